@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: Apache-2.0
+# Third-party libraries as imported targets: ward::uv, ward::curl, ward::ssl (libssl +
+# libcrypto), ward::jansson, ward::z, ward::sqlite, and on Linux ward::systemd.
+# Natively they come from Debian's -dev packages through pkg-config; for Windows from the
+# static prefix that packaging/windows/build-deps produces (WARD_WINDEPS_PREFIX).
+if(NOT WIN32)
+    find_package(PkgConfig REQUIRED)
+    pkg_check_modules(WARD_UV REQUIRED IMPORTED_TARGET libuv)
+    pkg_check_modules(WARD_CURL REQUIRED IMPORTED_TARGET libcurl)
+    pkg_check_modules(WARD_SSL REQUIRED IMPORTED_TARGET openssl>=3.0)
+    pkg_check_modules(WARD_JANSSON REQUIRED IMPORTED_TARGET jansson)
+    pkg_check_modules(WARD_Z REQUIRED IMPORTED_TARGET zlib)
+    pkg_check_modules(WARD_SQLITE REQUIRED IMPORTED_TARGET sqlite3)
+    pkg_check_modules(WARD_SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+    foreach(dep uv curl ssl jansson z sqlite systemd)
+        string(TOUPPER ${dep} DEP)
+        add_library(ward::${dep} ALIAS PkgConfig::WARD_${DEP})
+    endforeach()
+else()
+    if(NOT WARD_WINDEPS_PREFIX)
+        message(FATAL_ERROR "Windows build: set WARD_WINDEPS_PREFIX (packaging/windows/build-deps)")
+    endif()
+    # Our prefix goes first so Debian's mingw zlib import library cannot shadow it.
+    list(PREPEND CMAKE_FIND_ROOT_PATH ${WARD_WINDEPS_PREFIX})
+    set(_inc ${WARD_WINDEPS_PREFIX}/include)
+    function(ward_static_dep name)
+        cmake_parse_arguments(A "" "" "LIBS;SYSLIBS;DEFS" ${ARGN})
+        add_library(ward::${name} INTERFACE IMPORTED GLOBAL)
+        set(paths "")
+        foreach(l ${A_LIBS})
+            set(p ${WARD_WINDEPS_PREFIX}/lib/${l})
+            if(NOT EXISTS ${p})
+                message(FATAL_ERROR "missing ${p}: run packaging/windows/build-deps")
+            endif()
+            list(APPEND paths ${p})
+        endforeach()
+        set_target_properties(ward::${name} PROPERTIES
+            INTERFACE_INCLUDE_DIRECTORIES ${_inc}
+            INTERFACE_LINK_LIBRARIES "${paths};${A_SYSLIBS}"
+            INTERFACE_COMPILE_DEFINITIONS "${A_DEFS}")
+    endfunction()
+    ward_static_dep(z LIBS libz.a)
+    ward_static_dep(ssl LIBS libssl.a libcrypto.a SYSLIBS ws2_32 crypt32 bcrypt advapi32 user32)
+    ward_static_dep(uv LIBS libuv.a
+        SYSLIBS ws2_32 iphlpapi userenv psapi user32 advapi32 ole32 shell32 dbghelp)
+    ward_static_dep(jansson LIBS libjansson.a)
+    ward_static_dep(sqlite LIBS libsqlite3.a)
+    ward_static_dep(curl LIBS libcurl.a SYSLIBS ward::ssl ward::z ws2_32 crypt32 bcrypt
+        DEFS CURL_STATICLIB)
+    add_library(ward::systemd INTERFACE IMPORTED GLOBAL)
+endif()
