@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Child processes on libuv, shared by every OS. One struct plat_proc owns the process
+ * handle, up to three pipes and one timer (timeout, then kill grace, then the drain limit
+ * after exit). The result is delivered from the close callback of the last handle, so the
+ * user's callback runs exactly once and nothing touches freed memory afterwards.
+ */
+#define WARD_LOG_TAG "proc"
+
+#include <string.h>
+
+#include "../errmap.h"
+#include "../proc_os.h"
+#include "platform/proc.h"
+#include "ward/alloc.h"
+#include "ward/buf.h"
+#include "ward/error.h"
+#include "ward/log.h"
+
+/* After the child exits, how long descendants may keep its pipes open before we stop
+ * reading (a daemonising grandchild must not hold the result back forever). */
+#define PROC_DRAIN_MS 500
+#define PROC_READ_CHUNK 65536
+
+enum proc_timer_phase {
+    PHASE_TIMEOUT = 0, /* waiting for the timeout */
+    PHASE_GRACE,       /* soft kill sent; hard kill when this fires */
+    PHASE_DRAIN,       /* child exited; pipes get PROC_DRAIN_MS more */
+};
+
+struct proc_stream {
+    uv_pipe_t pipe;
+    struct ward_buf buf;
+    int truncated;
+    int eof;
+};
+
+struct plat_proc {
+    uv_loop_t *loop;
+    uv_process_t process;
+    uv_timer_t timer;
+    uv_pipe_t in;
+    uv_write_t in_req;
+    uv_buf_t in_buf;
+    char *in_data;
+    struct proc_stream out;
+    struct proc_stream err;
+    struct plat_proc_os os;
+    char read_scratch[PROC_READ_CHUNK];
+
+    plat_proc_done_fn done;
+    void *ctx;
+    int open_handles;
+    int started; /* uv_spawn succeeded: the result is delivered */
+    int exited;
+    int killing; /* a kill sequence has begun */
+    enum proc_timer_phase phase;
+    int timed_out;
+    int has_stdin;
+    int64_t exit_status;
+    int term_signal;
+    uint64_t grace_ms;
+    int pid;
+};
+
+static void proc_deliver(struct plat_proc *p)
+{
+    struct plat_proc_result res;
+    memset(&res, 0, sizeof(res));
+    if (p->started) {
+        res.exit_status = p->exit_status;
+        res.term_signal = p->term_signal;
+        res.timed_out = p->timed_out;
+        res.out = ward_buf_steal(&p->out.buf, &res.out_len);
+        res.err = ward_buf_steal(&p->err.buf, &res.err_len);
+        res.out_truncated = p->out.truncated;
+        res.err_truncated = p->err.truncated;
+        if (!res.out || !res.err) {
+            /* Out of memory for an empty string: report empty output, still call once. */
+            ward_free(res.out);
+            ward_free(res.err);
+            res.out = res.err = NULL;
+            res.out_len = res.err_len = 0;
+            WARD_LOG_WARN_ERR(WARD_ENOMEM, "child %d output lost", p->pid);
+        }
+        p->done((struct plat_proc *)p, &res, p->ctx);
+        plat_proc_result_release(&res);
+    }
+    ward_buf_release(&p->out.buf);
+    ward_buf_release(&p->err.buf);
+    plat_proc_os_release(&p->os);
+    ward_free(p->in_data);
+    ward_free(p);
+}
+
+static void on_close(uv_handle_t *h)
+{
+    struct plat_proc *p = h->data;
+    if (--p->open_handles == 0)
+        proc_deliver(p);
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (h->data && !uv_is_closing(h))
+        uv_close(h, on_close);
+}
+
+static void proc_maybe_finish(struct plat_proc *p)
+{
+    if (!p->exited || !p->out.eof || !p->err.eof)
+        return;
+    close_handle((uv_handle_t *)&p->timer);
+    close_handle((uv_handle_t *)&p->in);
+    close_handle((uv_handle_t *)&p->process);
+}
+
+static void stream_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct plat_proc *p = h->data;
+    (void)suggested;
+    /* One scratch buffer serves both pipes: libuv consumes it before the next alloc. */
+    buf->base = p->read_scratch;
+    buf->len = sizeof(p->read_scratch);
+}
+
+static void stream_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct plat_proc *p = st->data;
+    struct proc_stream *s = st == (uv_stream_t *)&p->out.pipe ? &p->out : &p->err;
+    if (n > 0) {
+        size_t room = s->buf.max - s->buf.len;
+        size_t take = (size_t)n < room ? (size_t)n : room;
+        if (take < (size_t)n)
+            s->truncated = 1;
+        if (take > 0 && ward_buf_append(&s->buf, buf->base, take) != 0)
+            s->truncated = 1; /* out of memory: keep draining, report what we have */
+        return;
+    }
+    if (n == 0)
+        return;
+    /* UV_EOF or a read error: this stream is done. */
+    uv_read_stop(st);
+    s->eof = 1;
+    close_handle((uv_handle_t *)st);
+    proc_maybe_finish(p);
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void start_timer(struct plat_proc *p, enum proc_timer_phase phase, uint64_t ms)
+{
+    uv_timer_stop(&p->timer);
+    p->phase = phase;
+    uv_timer_start(&p->timer, on_timer, ms, 0);
+}
+
+static void begin_kill(struct plat_proc *p)
+{
+    int no_soft;
+    if (p->exited || p->killing)
+        return;
+    p->killing = 1;
+    no_soft = plat_proc_os_kill(&p->os, p->pid, 0);
+    if (no_soft)
+        uv_timer_stop(&p->timer);
+    else
+        start_timer(p, PHASE_GRACE, p->grace_ms);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct plat_proc *p = t->data;
+    switch (p->phase) {
+    case PHASE_TIMEOUT:
+        WARD_INFO("child %d timed out, terminating", p->pid);
+        p->timed_out = 1;
+        begin_kill(p);
+        break;
+    case PHASE_GRACE:
+        WARD_INFO("child %d ignored the soft kill, killing", p->pid);
+        plat_proc_os_kill(&p->os, p->pid, 1);
+        break;
+    case PHASE_DRAIN:
+        /* Descendants still hold the pipes: stop reading and report what we have. */
+        if (!p->out.eof) {
+            p->out.eof = 1;
+            p->out.truncated = 1;
+            close_handle((uv_handle_t *)&p->out.pipe);
+        }
+        if (!p->err.eof) {
+            p->err.eof = 1;
+            p->err.truncated = 1;
+            close_handle((uv_handle_t *)&p->err.pipe);
+        }
+        proc_maybe_finish(p);
+        break;
+    }
+}
+
+static void on_exit(uv_process_t *proc, int64_t status, int term_signal)
+{
+    struct plat_proc *p = proc->data;
+    p->exited = 1;
+    p->exit_status = status;
+    p->term_signal = term_signal;
+    close_handle((uv_handle_t *)&p->in);
+    if (p->out.eof && p->err.eof)
+        proc_maybe_finish(p);
+    else
+        start_timer(p, PHASE_DRAIN, PROC_DRAIN_MS);
+}
+
+static void on_stdin_written(uv_write_t *req, int status)
+{
+    struct plat_proc *p = req->data;
+    if (status != 0 && status != UV_EPIPE && status != UV_ECANCELED)
+        WARD_DEBUG("child %d stdin: %s", p->pid, uv_strerror(status));
+    close_handle((uv_handle_t *)&p->in);
+}
+
+static int check_opts(const struct plat_proc_opts *o)
+{
+    if (!o || !o->argv || !o->argv[0])
+        return WARD_EINVAL;
+    if (!o->stdin_data && o->stdin_len)
+        return WARD_EINVAL;
+    if (o->stdin_len > UINT32_MAX)
+        return WARD_ETOOBIG; /* uv_buf_t.len is 32 bits on Windows */
+    return plat_proc_os_check_exe(o->argv[0]);
+}
+
+static int stream_init(struct plat_proc *p, struct proc_stream *s, size_t max)
+{
+    int rc = uv_pipe_init(p->loop, &s->pipe, 0);
+    if (rc != 0)
+        return plat_err_from_uv(rc);
+    s->pipe.data = p;
+    p->open_handles++;
+    ward_buf_init(&s->buf, max ? max : PLAT_PROC_DEFAULT_CAP);
+    return 0;
+}
+
+int plat_proc_spawn(uv_loop_t *loop, const struct plat_proc_opts *opts, plat_proc_done_fn done,
+                    void *ctx, struct plat_proc **out)
+{
+    struct plat_proc *p = NULL;
+    uv_process_options_t uo;
+    uv_stdio_container_t stdio[3];
+    char **env = NULL;
+    int rc;
+
+    if (out)
+        *out = NULL;
+    if (!loop || !done)
+        return WARD_EINVAL;
+    rc = check_opts(opts);
+    if (rc != 0)
+        return rc;
+    rc = plat_proc_os_env(opts->env, &env);
+    if (rc != 0)
+        return rc;
+    p = ward_calloc(1, sizeof(*p));
+    if (!p) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    p->loop = loop;
+    p->done = done;
+    p->ctx = ctx;
+    p->grace_ms = opts->kill_grace_ms ? opts->kill_grace_ms : PLAT_PROC_DEFAULT_GRACE_MS;
+    if (opts->stdin_data) {
+        p->in_data = ward_malloc(opts->stdin_len ? opts->stdin_len : 1);
+        if (!p->in_data) {
+            rc = WARD_ENOMEM;
+            goto fail_free;
+        }
+        memcpy(p->in_data, opts->stdin_data, opts->stdin_len);
+        p->has_stdin = 1;
+        plat_proc_os_init();
+    }
+
+    /* From here on every initialised handle must be closed, even if uv_spawn fails; p is
+     * freed by the last close callback (without calling done unless started). */
+    rc = uv_timer_init(loop, &p->timer);
+    if (rc != 0) {
+        rc = plat_err_from_uv(rc);
+        goto fail_free;
+    }
+    p->timer.data = p;
+    p->open_handles++;
+    if ((rc = stream_init(p, &p->out, opts->stdout_max)) != 0 ||
+        (rc = stream_init(p, &p->err, opts->stderr_max)) != 0)
+        goto fail_close;
+    if (p->has_stdin) {
+        rc = uv_pipe_init(loop, &p->in, 0);
+        if (rc != 0) {
+            rc = plat_err_from_uv(rc);
+            goto fail_close;
+        }
+        p->in.data = p;
+        p->open_handles++;
+    }
+
+    memset(&uo, 0, sizeof(uo));
+    stdio[0].flags = p->has_stdin ? (uv_stdio_flags)(UV_CREATE_PIPE | UV_READABLE_PIPE) : UV_IGNORE;
+    stdio[0].data.stream = p->has_stdin ? (uv_stream_t *)&p->in : NULL;
+    stdio[1].flags = (uv_stdio_flags)(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+    stdio[1].data.stream = (uv_stream_t *)&p->out.pipe;
+    stdio[2].flags = (uv_stdio_flags)(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+    stdio[2].data.stream = (uv_stream_t *)&p->err.pipe;
+    uo.exit_cb = on_exit;
+    uo.file = opts->argv[0];
+    /* libuv's args are char ** for historical reasons; it never writes through them. */
+    uo.args = (char **)(uintptr_t)opts->argv;
+    uo.env = env;
+    uo.cwd = opts->cwd;
+    uo.flags = plat_proc_os_spawn_flags();
+    uo.stdio_count = 3;
+    uo.stdio = stdio;
+    p->process.data = p;
+    rc = uv_spawn(loop, &p->process, &uo);
+    p->open_handles++; /* the process handle is initialised even when uv_spawn fails */
+    if (rc != 0) {
+        WARD_DEBUG("spawn %s: %s", opts->argv[0], uv_strerror(rc));
+        rc = rc == UV_ENOENT || rc == UV_EACCES ? plat_err_from_uv(rc)
+             : rc == UV_ENOMEM                  ? WARD_ENOMEM
+                                                : WARD_ESPAWN;
+        goto fail_close;
+    }
+    p->pid = p->process.pid;
+    p->started = 1;
+    rc = plat_proc_os_started(&p->os, p->pid);
+    if (rc != 0)
+        WARD_LOG_WARN_ERR(rc, "child %d: cannot confine its descendants", p->pid);
+    rc = 0;
+
+    uv_read_start((uv_stream_t *)&p->out.pipe, stream_alloc, stream_read);
+    uv_read_start((uv_stream_t *)&p->err.pipe, stream_alloc, stream_read);
+    if (p->has_stdin) {
+        p->in_buf = uv_buf_init(p->in_data, (unsigned int)opts->stdin_len);
+        p->in_req.data = p;
+        if (uv_write(&p->in_req, (uv_stream_t *)&p->in, &p->in_buf, 1, on_stdin_written) != 0)
+            close_handle((uv_handle_t *)&p->in);
+    }
+    if (opts->timeout_ms)
+        start_timer(p, PHASE_TIMEOUT, opts->timeout_ms);
+    if (out)
+        *out = p;
+    goto out;
+
+fail_close:
+    p->started = 0;
+    close_handle((uv_handle_t *)&p->timer);
+    close_handle((uv_handle_t *)&p->out.pipe);
+    close_handle((uv_handle_t *)&p->err.pipe);
+    close_handle((uv_handle_t *)&p->in);
+    close_handle((uv_handle_t *)&p->process);
+    p = NULL;
+    goto out;
+fail_free:
+    ward_free(p->in_data);
+    ward_free(p);
+out:
+    plat_proc_os_env_free(env);
+    return rc;
+}
+
+void plat_proc_kill(struct plat_proc *p)
+{
+    if (p)
+        begin_kill(p);
+}
+
+int plat_proc_pid(const struct plat_proc *p)
+{
+    return p ? p->pid : 0;
+}
+
+struct run_ctx {
+    struct plat_proc_result *res;
+};
+
+static void run_done(struct plat_proc *proc, struct plat_proc_result *res, void *ctx)
+{
+    struct run_ctx *rc = ctx;
+    (void)proc;
+    *rc->res = *res;
+    memset(res, 0, sizeof(*res)); /* ownership moved to the caller */
+}
+
+int plat_proc_run(const struct plat_proc_opts *opts, struct plat_proc_result *res)
+{
+    uv_loop_t loop;
+    struct run_ctx ctx = {.res = res};
+    int rc;
+    if (!res)
+        return WARD_EINVAL;
+    memset(res, 0, sizeof(*res));
+    rc = uv_loop_init(&loop);
+    if (rc != 0)
+        return plat_err_from_uv(rc);
+    rc = plat_proc_spawn(&loop, opts, run_done, &ctx, NULL);
+    /* Run even after a failed start: the handles it opened close on this loop. */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        WARD_WARN("private process loop did not close cleanly");
+    return rc;
+}
+
+void plat_proc_result_release(struct plat_proc_result *res)
+{
+    if (!res)
+        return;
+    ward_free(res->out);
+    ward_free(res->err);
+    memset(res, 0, sizeof(*res));
+}
