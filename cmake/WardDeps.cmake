@@ -17,8 +17,14 @@ if(NOT WIN32)
         add_library(ward::${dep} ALIAS PkgConfig::WARD_${DEP})
     endforeach()
 else()
+    # Static libraries only, linked by absolute path: nothing here can resolve to an import
+    # library (Debian's mingw zlib1.dll above all). scripts/test-windows checks the result.
     if(NOT WARD_WINDEPS_PREFIX)
-        message(FATAL_ERROR "Windows build: set WARD_WINDEPS_PREFIX (packaging/windows/build-deps)")
+        message(FATAL_ERROR
+            "Windows build: set WARD_WINDEPS_PREFIX (output of packaging/windows/build-deps)")
+    endif()
+    if(NOT EXISTS ${WARD_WINDEPS_PREFIX}/.complete)
+        message(FATAL_ERROR "${WARD_WINDEPS_PREFIX} is not a complete build-deps prefix")
     endif()
     # Our prefix goes first so Debian's mingw zlib import library cannot shadow it.
     list(PREPEND CMAKE_FIND_ROOT_PATH ${WARD_WINDEPS_PREFIX})
@@ -39,13 +45,16 @@ else()
             INTERFACE_LINK_LIBRARIES "${paths};${A_SYSLIBS}"
             INTERFACE_COMPILE_DEFINITIONS "${A_DEFS}")
     endfunction()
+    # System libraries as the dependencies' own static link lines list them (.pc files).
     ward_static_dep(z LIBS libz.a)
-    ward_static_dep(ssl LIBS libssl.a libcrypto.a SYSLIBS ws2_32 crypt32 bcrypt advapi32 user32)
+    ward_static_dep(ssl LIBS libssl.a libcrypto.a
+        SYSLIBS ws2_32 gdi32 crypt32 bcrypt advapi32 user32)
     ward_static_dep(uv LIBS libuv.a
         SYSLIBS ws2_32 iphlpapi userenv psapi user32 advapi32 ole32 shell32 dbghelp)
     ward_static_dep(jansson LIBS libjansson.a)
     ward_static_dep(sqlite LIBS libsqlite3.a)
-    ward_static_dep(curl LIBS libcurl.a SYSLIBS ward::ssl ward::z ws2_32 crypt32 bcrypt
+    ward_static_dep(curl LIBS libcurl.a
+        SYSLIBS ward::ssl ward::z ws2_32 crypt32 bcrypt advapi32 shell32 user32 winmm
         DEFS CURL_STATICLIB)
     add_library(ward::systemd INTERFACE IMPORTED GLOBAL)
 endif()
