@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The `ward` command line. Global options come before the subcommand, as with `git -C`,
+ * so one binary serves the system service (defaults: system paths) and unprivileged runs
+ * with all state in one folder (tests, the demo). Subcommands are a table; each returns the
+ * process exit status.
+ */
+#define WARD_LOG_TAG "cli"
+
+#include "agent/cli.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+#include <zlib.h>
+
+#include "agent/config.h"
+#include "agent/daemon.h"
+#include "platform/sysinfo.h"
+#include "ward/buf.h"
+#include "ward/config.h"
+#include "ward/error.h"
+#include "ward/json.h"
+#include "ward/log.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define MAX_OVERRIDES 16
+
+struct cli {
+    const char *config_path;
+    int config_explicit;
+    const char *overrides[MAX_OVERRIDES];
+    char override_mem[MAX_OVERRIDES][1024];
+    size_t n_overrides;
+    struct agent_config cfg;
+};
+
+struct cli_command {
+    const char *name;
+    const char *args;
+    const char *summary;
+    int (*run)(struct cli *c, int argc, char **argv);
+};
+
+static int cmd_run(struct cli *c, int argc, char **argv);
+static int cmd_version(struct cli *c, int argc, char **argv);
+static int cmd_sysinfo(struct cli *c, int argc, char **argv);
+static int cmd_config(struct cli *c, int argc, char **argv);
+static int cmd_help(struct cli *c, int argc, char **argv);
+
+static const struct cli_command commands[] = {
+    {.name = "run", .args = "", .summary = "run the agent in the foreground", .run = cmd_run},
+    {.name = "version",
+     .args = "[--json]",
+     .summary = "print the version and library versions",
+     .run = cmd_version},
+    {.name = "sysinfo",
+     .args = "[--json]",
+     .summary = "print this machine's identity",
+     .run = cmd_sysinfo},
+    {.name = "config",
+     .args = "check FILE",
+     .summary = "validate a configuration file",
+     .run = cmd_config},
+    {.name = "help", .args = "", .summary = "show this help", .run = cmd_help},
+    {.name = NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: ward [--config FILE] [--state-dir DIR] [--root DIR] [--log-level LEVEL]\n"
+               "            <command> [args]\n\ncommands:\n");
+    for (const struct cli_command *k = commands; k->name; k++) {
+        char left[40];
+        snprintf(left, sizeof(left), "%s %s", k->name, k->args);
+        fprintf(f, "  %-24s %s\n", left, k->summary);
+    }
+    fprintf(f, "\ndefaults: config %s, state %s\n", WARD_DEFAULT_CONFIG, WARD_DEFAULT_STATE_DIR);
+}
+
+static int has_flag(int argc, char **argv, const char *flag)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], flag) == 0)
+            return 1;
+    return 0;
+}
+
+/* Rejects arguments a subcommand does not know, so typos are not silently ignored. */
+static int check_args(const char *cmd, int argc, char **argv, const char *const *allowed)
+{
+    for (int i = 1; i < argc; i++) {
+        int ok = 0;
+        for (const char *const *a = allowed; a && *a; a++)
+            if (strcmp(argv[i], *a) == 0)
+                ok = 1;
+        if (!ok) {
+            fprintf(stderr, "ward %s: unknown argument '%s'\n", cmd, argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
+static int print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (!s) {
+        fprintf(stderr, "ward: out of memory\n");
+        return EXIT_FAIL;
+    }
+    printf("%s\n", s);
+    free(s);
+    return EXIT_OK;
+}
+
+/* Loads config file + overrides into c->cfg. A missing default file is fine (defaults);
+ * a missing explicit --config is not. */
+static int load_config(struct cli *c)
+{
+    struct ward_buf errs;
+    int rc;
+
+    ward_buf_init(&errs, 64 * 1024);
+    rc = agent_config_load_file(&c->cfg, c->config_path, &errs);
+    if (rc == WARD_ENOENT && !c->config_explicit)
+        rc = 0;
+    if (rc != 0) {
+        if (errs.len)
+            fprintf(stderr, "%s", errs.data);
+        else
+            fprintf(stderr, "ward: %s: %s\n", c->config_path, ward_strerror(rc));
+        goto out;
+    }
+    for (size_t i = 0; i < c->n_overrides; i++) {
+        const char *eq = strchr(c->overrides[i], '=');
+        char name[64];
+        size_t n = (size_t)(eq - c->overrides[i]);
+        memcpy(name, c->overrides[i], n);
+        name[n] = '\0';
+        rc = agent_config_set(&c->cfg, name, eq + 1, &errs);
+        if (rc != 0) {
+            fprintf(stderr, "%s", errs.data ? errs.data : "ward: bad option\n");
+            goto out;
+        }
+    }
+out:
+    ward_buf_release(&errs);
+    return rc;
+}
+
+static int cmd_run(struct cli *c, int argc, char **argv)
+{
+    struct agent_daemon_opts o = {0};
+    int rc;
+    if (check_args("run", argc, argv, NULL) != EXIT_OK)
+        return EXIT_USAGE;
+    if (load_config(c) != 0)
+        return EXIT_FAIL;
+    o.config_path = c->config_path;
+    o.config_required = c->config_explicit;
+    o.overrides = c->overrides;
+    o.n_overrides = c->n_overrides;
+    rc = agent_daemon_run(&c->cfg, &o);
+    if (rc != 0) {
+        fprintf(stderr, "ward run: %s\n", ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
+static int cmd_version(struct cli *c, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--json", NULL};
+    const curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
+    (void)c;
+    if (check_args("version", argc, argv, allowed) != EXIT_OK)
+        return EXIT_USAGE;
+    if (has_flag(argc, argv, "--json")) {
+        json_t *j =
+            json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "version", WARD_VERSION, "os",
+                      WARD_OS_NAME, "libraries", "libuv", uv_version_string(), "libcurl",
+                      cv->version, "openssl", OpenSSL_version(OPENSSL_VERSION_STRING), "jansson",
+                      jansson_version_str(), "sqlite", sqlite3_libversion(), "zlib", zlibVersion());
+        int rc = j ? print_json(j) : EXIT_FAIL;
+        json_decref(j);
+        return rc;
+    }
+    printf("ward %s (%s)\n", WARD_VERSION, WARD_OS_NAME);
+    printf("libuv %s, libcurl %s, OpenSSL %s, jansson %s, SQLite %s, zlib %s\n",
+           uv_version_string(), cv->version, OpenSSL_version(OPENSSL_VERSION_STRING),
+           jansson_version_str(), sqlite3_libversion(), zlibVersion());
+    return EXIT_OK;
+}
+
+static int cmd_sysinfo(struct cli *c, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--json", NULL};
+    struct plat_sysinfo si;
+    char boot[32] = "";
+    int rc;
+
+    if (check_args("sysinfo", argc, argv, allowed) != EXIT_OK)
+        return EXIT_USAGE;
+    if (load_config(c) != 0)
+        return EXIT_FAIL;
+    rc = plat_sysinfo_get(c->cfg.root, &si);
+    if (rc != 0) {
+        fprintf(stderr, "ward sysinfo: %s\n", ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (si.boot_time > 0) {
+        time_t t = (time_t)si.boot_time;
+        struct tm tm;
+        if (gmtime_r(&t, &tm))
+            strftime(boot, sizeof(boot), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    if (has_flag(argc, argv, "--json")) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "hostname",
+                              si.hostname, "os_id", si.os_id, "os_name", si.os_name, "os_version",
+                              si.os_version, "os_pretty", si.os_pretty, "os_build", si.os_build,
+                              "kernel", si.kernel, "arch", si.arch, "machine_id", si.machine_id,
+                              "boot_time", boot[0] ? boot : NULL);
+        rc = j ? print_json(j) : EXIT_FAIL;
+        json_decref(j);
+        return rc;
+    }
+    printf("hostname:   %s\n", si.hostname);
+    printf("os:         %s\n", si.os_pretty[0] ? si.os_pretty : si.os_name);
+    printf("os id:      %s %s%s%s\n", si.os_id, si.os_version, si.os_build[0] ? " build " : "",
+           si.os_build);
+    printf("kernel:     %s\n", si.kernel);
+    printf("arch:       %s\n", si.arch);
+    printf("machine id: %s\n", si.machine_id[0] ? si.machine_id : "(absent)");
+    printf("boot time:  %s\n", boot[0] ? boot : "(unknown)");
+    return EXIT_OK;
+}
+
+static int cmd_config(struct cli *c, int argc, char **argv)
+{
+    struct ward_buf errs;
+    struct agent_config tmp;
+    int rc;
+    (void)c;
+    if (argc != 3 || strcmp(argv[1], "check") != 0) {
+        fprintf(stderr, "usage: ward config check FILE\n");
+        return EXIT_USAGE;
+    }
+    if (agent_config_init(&tmp) != 0) {
+        fprintf(stderr, "ward: out of memory\n");
+        return EXIT_FAIL;
+    }
+    ward_buf_init(&errs, 64 * 1024);
+    rc = agent_config_load_file(&tmp, argv[2], &errs);
+    if (rc == 0) {
+        printf("%s: OK\n", argv[2]);
+    } else if (errs.len) {
+        fprintf(stderr, "%s", errs.data);
+    } else {
+        fprintf(stderr, "%s: %s\n", argv[2], ward_strerror(rc));
+    }
+    ward_buf_release(&errs);
+    agent_config_release(&tmp);
+    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_help(struct cli *c, int argc, char **argv)
+{
+    (void)c;
+    (void)argc;
+    (void)argv;
+    usage(stdout);
+    return EXIT_OK;
+}
+
+static int add_override(struct cli *c, const char *name, const char *value)
+{
+    if (c->n_overrides >= MAX_OVERRIDES)
+        return EXIT_USAGE;
+    snprintf(c->override_mem[c->n_overrides], sizeof(c->override_mem[0]), "%s=%s", name, value);
+    c->overrides[c->n_overrides] = c->override_mem[c->n_overrides];
+    c->n_overrides++;
+    return EXIT_OK;
+}
+
+/* Global options: "--name VALUE" or "--name=VALUE". Returns the index of the subcommand. */
+static int parse_globals(struct cli *c, int argc, char **argv, int *idx)
+{
+    static const struct {
+        const char *flag;
+        const char *field; /* NULL: --config itself */
+    } globals[] = {
+        {"--config", NULL},
+        {"--state-dir", "state_dir"},
+        {"--root", "root"},
+        {"--log-level", "log_level"},
+    };
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        const char *arg = argv[i], *value = NULL;
+        size_t k, n = sizeof(globals) / sizeof(globals[0]);
+        if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+            if (add_override(c, "log_level", "debug") != EXIT_OK)
+                return EXIT_USAGE;
+            i++;
+            continue;
+        }
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            *idx = -1;
+            return EXIT_OK;
+        }
+        for (k = 0; k < n; k++) {
+            size_t fl = strlen(globals[k].flag);
+            if (strncmp(arg, globals[k].flag, fl) != 0)
+                continue;
+            if (arg[fl] == '=') {
+                value = arg + fl + 1;
+                break;
+            }
+            if (arg[fl] == '\0') {
+                if (i + 1 >= argc) {
+                    fprintf(stderr, "ward: %s needs a value\n", arg);
+                    return EXIT_USAGE;
+                }
+                value = argv[++i];
+                break;
+            }
+        }
+        if (k == n) {
+            fprintf(stderr, "ward: unknown option '%s' (see ward help)\n", arg);
+            return EXIT_USAGE;
+        }
+        if (!globals[k].field) {
+            c->config_path = value;
+            c->config_explicit = 1;
+        } else if (add_override(c, globals[k].field, value) != EXIT_OK) {
+            fprintf(stderr, "ward: too many options\n");
+            return EXIT_USAGE;
+        }
+        i++;
+    }
+    *idx = i;
+    return EXIT_OK;
+}
+
+int agent_cli_main(int argc, char **argv)
+{
+    struct cli c;
+    int idx, rc;
+    const struct cli_command *k;
+
+    memset(&c, 0, sizeof(c));
+    c.config_path = WARD_DEFAULT_CONFIG;
+    ward_json_init();
+    rc = parse_globals(&c, argc, argv, &idx);
+    if (rc != EXIT_OK)
+        return rc;
+    if (idx < 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (idx >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    for (k = commands; k->name; k++)
+        if (strcmp(k->name, argv[idx]) == 0)
+            break;
+    if (!k->name) {
+        fprintf(stderr, "ward: unknown command '%s' (see ward help)\n", argv[idx]);
+        return EXIT_USAGE;
+    }
+    if (agent_config_init(&c.cfg) != 0) {
+        fprintf(stderr, "ward: out of memory\n");
+        return EXIT_FAIL;
+    }
+    rc = k->run(&c, argc - idx, argv + idx);
+    agent_config_release(&c.cfg);
+    return rc;
+}

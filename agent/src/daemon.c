@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The `ward run` daemon: owns the libuv loop, the signal handlers and the state store.
+ * Shutdown closes every handle and then checks that uv_loop_close() succeeds, so a leaked
+ * handle shows up as an error instead of a silent hang. Reload builds a complete new
+ * config first and swaps it in only if it validates.
+ */
+#define WARD_LOG_TAG "daemon"
+
+#include "agent/daemon.h"
+
+#include <signal.h>
+#include <string.h>
+#include <uv.h>
+
+#include "agent/state.h"
+#include "ward/config.h"
+#include "platform/service.h"
+#include "ward/buf.h"
+#include "ward/error.h"
+#include "ward/log.h"
+
+struct daemon {
+    uv_loop_t loop;
+    uv_signal_t sig_term, sig_int, sig_hup;
+    struct agent_config cfg;
+    const struct agent_daemon_opts *opts;
+    struct agent_state *state;
+    int stopping;
+};
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, on_handle_closed);
+}
+
+static void daemon_stop(struct daemon *d, const char *why)
+{
+    if (d->stopping)
+        return;
+    d->stopping = 1;
+    WARD_INFO("stopping (%s)", why);
+    plat_service_stopping();
+    uv_walk(&d->loop, close_walk, NULL);
+}
+
+static int build_config(struct daemon *d, struct agent_config *out, struct ward_buf *errs)
+{
+    const struct agent_daemon_opts *o = d->opts;
+    int rc = agent_config_init(out);
+    if (rc != 0)
+        return rc;
+    if (o->config_path) {
+        rc = agent_config_load_file(out, o->config_path, errs);
+        if (rc == WARD_ENOENT && !o->config_required)
+            rc = 0;
+        if (rc != 0)
+            goto out;
+    }
+    for (size_t i = 0; i < o->n_overrides; i++) {
+        const char *eq = strchr(o->overrides[i], '=');
+        char name[64];
+        size_t n = eq ? (size_t)(eq - o->overrides[i]) : 0;
+        if (!eq || n >= sizeof(name)) {
+            rc = WARD_EINVAL;
+            goto out;
+        }
+        memcpy(name, o->overrides[i], n);
+        name[n] = '\0';
+        rc = agent_config_set(out, name, eq + 1, errs);
+        if (rc != 0)
+            goto out;
+    }
+out:
+    if (rc != 0)
+        agent_config_release(out);
+    return rc;
+}
+
+static void apply_runtime_config(struct daemon *d)
+{
+    ward_log_set_level(d->cfg.log_level);
+}
+
+static void daemon_reload(struct daemon *d)
+{
+    struct agent_config next;
+    struct ward_buf errs;
+    int rc;
+
+    ward_buf_init(&errs, 16 * 1024);
+    plat_service_reloading();
+    rc = build_config(d, &next, &errs);
+    if (rc != 0) {
+        WARD_LOG_ERR(rc, "reload of %s refused, keeping the running config: %s",
+                     d->opts->config_path ? d->opts->config_path : "(none)",
+                     errs.data ? errs.data : "");
+    } else {
+        agent_config_release(&d->cfg);
+        d->cfg = next;
+        apply_runtime_config(d);
+        WARD_INFO("configuration reloaded");
+    }
+    ward_buf_release(&errs);
+    plat_service_ready("running");
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct daemon *d = h->data;
+    if (signum == SIGHUP)
+        daemon_reload(d);
+    else
+        daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static int start_signal(struct daemon *d, uv_signal_t *h, int signum)
+{
+    int rc = uv_signal_init(&d->loop, h);
+    if (rc != 0)
+        return WARD_EIO;
+    h->data = d;
+    rc = uv_signal_start(h, on_signal, signum);
+    return rc == 0 ? 0 : WARD_EIO;
+}
+
+int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_opts *opts)
+{
+    struct daemon d;
+    int rc, uvrc;
+
+    memset(&d, 0, sizeof(d));
+    d.opts = opts;
+    rc = agent_config_copy(&d.cfg, cfg);
+    if (rc != 0)
+        return rc;
+    if (uv_loop_init(&d.loop) != 0) {
+        agent_config_release(&d.cfg);
+        return WARD_EIO;
+    }
+    apply_runtime_config(&d);
+
+    rc = agent_state_open(d.cfg.state_dir, &d.state);
+    if (rc != 0) {
+        WARD_LOG_ERR(rc, "cannot open state in %s", d.cfg.state_dir);
+        goto out;
+    }
+    if ((rc = start_signal(&d, &d.sig_term, SIGTERM)) != 0 ||
+        (rc = start_signal(&d, &d.sig_int, SIGINT)) != 0 ||
+        (rc = start_signal(&d, &d.sig_hup, SIGHUP)) != 0) {
+        WARD_LOG_ERR(rc, "cannot install signal handlers");
+        daemon_stop(&d, "start-up failure");
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+
+    WARD_INFO("ward %s running, state in %s", WARD_VERSION, d.cfg.state_dir);
+    plat_service_ready(agent_state_enrolled(d.state) ? "running, enrolled"
+                                                     : "running, not enrolled");
+    uv_run(&d.loop, UV_RUN_DEFAULT);
+    WARD_INFO("stopped");
+
+out:
+    agent_state_close(d.state);
+    uvrc = uv_loop_close(&d.loop);
+    if (uvrc != 0) {
+        /* A handle is still open: a bug, and it must not pass quietly. */
+        WARD_LOG_ERR(WARD_EBUSY, "event loop still had open handles at exit");
+        if (rc == 0)
+            rc = WARD_EBUSY;
+    }
+    agent_config_release(&d.cfg);
+    return rc;
+}

@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The agent's state directory and database. The directory holds secrets (the device key
+ * arrives with enrollment), so it is created 0700 and tightened to 0700 if it exists
+ * looser. Schema changes are numbered migrations appended to the table below; never edit
+ * a migration that has shipped.
+ */
+#define WARD_LOG_TAG "state"
+
+#include "agent/state.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <uv.h>
+
+#include "ward/alloc.h"
+#include "ward/error.h"
+#include "ward/log.h"
+#include "ward/store.h"
+
+struct agent_state {
+    char *dir;
+    struct ward_store *store;
+};
+
+static const struct ward_migration migrations[] = {
+    {1, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"},
+};
+
+static int uv_to_ward(int uvrc)
+{
+    switch (uvrc) {
+    case 0:
+        return 0;
+    case UV_ENOENT:
+        return WARD_ENOENT;
+    case UV_EACCES:
+    case UV_EPERM:
+        return WARD_EACCES;
+    case UV_EEXIST:
+        return WARD_EEXIST;
+    case UV_ENOSPC:
+        return WARD_ENOSPC;
+    case UV_ENOTDIR:
+        return WARD_ENOTDIR;
+    case UV_ENOMEM:
+        return WARD_ENOMEM;
+    default:
+        return WARD_EIO;
+    }
+}
+
+/* mkdir -p with mode 0700 for the last component; parents get 0755. */
+static int make_private_dir(const char *dir)
+{
+    uv_fs_t req;
+    char *p = ward_strdup(dir);
+    size_t len;
+    int rc = 0;
+
+    if (!p)
+        return WARD_ENOMEM;
+    len = strlen(p);
+    while (len > 1 && (p[len - 1] == '/' || p[len - 1] == '\\'))
+        p[--len] = '\0';
+    for (size_t i = 1; i <= len; i++) {
+        if (i < len && p[i] != '/' && p[i] != '\\')
+            continue;
+        char saved = p[i];
+        p[i] = '\0';
+        int r = uv_fs_mkdir(NULL, &req, p, i == len ? 0700 : 0755, NULL);
+        uv_fs_req_cleanup(&req);
+        p[i] = saved;
+        if (r != 0 && r != UV_EEXIST && !(i < len && (r == UV_EPERM || r == UV_EACCES))) {
+            rc = uv_to_ward(r);
+            goto out;
+        }
+    }
+    if (uv_fs_stat(NULL, &req, p, NULL) != 0 || !(req.statbuf.st_mode & S_IFDIR)) {
+        uv_fs_req_cleanup(&req);
+        rc = WARD_ENOTDIR;
+        goto out;
+    }
+    if ((req.statbuf.st_mode & 0077) != 0) {
+        uv_fs_t creq;
+        int r = uv_fs_chmod(NULL, &creq, p, 0700, NULL);
+        uv_fs_req_cleanup(&creq);
+        if (r != 0) {
+            rc = uv_to_ward(r);
+            uv_fs_req_cleanup(&req);
+            goto out;
+        }
+        WARD_WARN("state directory %s was readable by others; now 0700", p);
+    }
+    uv_fs_req_cleanup(&req);
+out:
+    ward_free(p);
+    return rc;
+}
+
+int agent_state_open(const char *dir, struct agent_state **out)
+{
+    struct agent_state *st;
+    char *dbpath = NULL;
+    size_t n;
+    int rc;
+
+    *out = NULL;
+    st = ward_calloc(1, sizeof(*st));
+    if (!st)
+        return WARD_ENOMEM;
+    st->dir = ward_strdup(dir);
+    if (!st->dir) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    rc = make_private_dir(dir);
+    if (rc != 0) {
+        WARD_LOG_ERR(rc, "cannot create state directory %s", dir);
+        goto out;
+    }
+    n = strlen(dir) + sizeof("/state.db");
+    dbpath = ward_malloc(n);
+    if (!dbpath) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    snprintf(dbpath, n, "%s/state.db", dir);
+    rc =
+        ward_store_open(dbpath, migrations, sizeof(migrations) / sizeof(migrations[0]), &st->store);
+    if (rc != 0)
+        goto out;
+    *out = st;
+out:
+    ward_free(dbpath);
+    if (rc != 0)
+        agent_state_close(st);
+    return rc;
+}
+
+void agent_state_close(struct agent_state *st)
+{
+    if (!st)
+        return;
+    ward_store_close(st->store);
+    ward_free(st->dir);
+    ward_free(st);
+}
+
+struct ward_store *agent_state_store(struct agent_state *st)
+{
+    return st->store;
+}
+
+const char *agent_state_dir(const struct agent_state *st)
+{
+    return st->dir;
+}
+
+int agent_state_get(struct agent_state *st, const char *key, char **out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = ward_store_prepare(st->store, "SELECT value FROM meta WHERE key = ?1", &stmt);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    rc = ward_store_step(st->store, stmt);
+    if (rc == WARD_STORE_ROW) {
+        *out = ward_strdup((const char *)sqlite3_column_text(stmt, 0));
+        rc = *out ? 0 : WARD_ENOMEM;
+    } else if (rc == 0) {
+        rc = WARD_ENOENT;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int agent_state_set(struct agent_state *st, const char *key, const char *value)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = ward_store_prepare(st->store,
+                                "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                                &stmt);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, value, -1, SQLITE_STATIC);
+    rc = ward_store_step(st->store, stmt);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+int agent_state_enrolled(struct agent_state *st)
+{
+    char *v = NULL;
+    int enrolled = agent_state_get(st, "device_id", &v) == 0;
+    ward_free(v);
+    return enrolled;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Telling the service manager how the agent is doing: readiness, status text and stopping
+ * (sd_notify under systemd; nothing to do for a console run). The Windows service control
+ * dispatcher arrives with the installer work; there these report WARD_ENOTSUP until then.
+ */
+#ifndef PLATFORM_SERVICE_H
+#define PLATFORM_SERVICE_H
+
+/* 1 when a service manager is listening for notifications (NOTIFY_SOCKET set). */
+int plat_service_supervised(void);
+/* READY=1 with a one-line status. Returns 0 when told or when nobody listens. */
+int plat_service_ready(const char *status);
+int plat_service_status(const char *status);
+int plat_service_stopping(void);
+int plat_service_reloading(void);
+
+#endif
