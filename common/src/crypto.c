@@ -464,7 +464,7 @@ out:
     return rc;
 }
 
-int ward_x509_parse_chain(const void *buf, size_t len, STACK_OF(X509) **out)
+int ward_x509_parse_chain(const void *buf, size_t len, STACK_OF(X509) * *out)
 {
     STACK_OF(X509) *chain = NULL;
     X509 *cert = NULL;
@@ -606,7 +606,7 @@ int ward_x509_validity(const X509 *cert, time_t *not_before, time_t *not_after)
     return rc;
 }
 
-int ward_x509_verify(X509 *leaf, STACK_OF(X509) *untrusted, X509 *ca, time_t at,
+int ward_x509_verify(X509 *leaf, STACK_OF(X509) * untrusted, X509 *ca, time_t at,
                      const char **reason)
 {
     X509_STORE *store = NULL;
@@ -738,8 +738,7 @@ int ward_ed25519_from_public_raw(const uint8_t pub[WARD_ED25519_PUB_LEN], EVP_PK
     return 0;
 }
 
-int ward_ed25519_sign(EVP_PKEY *key, const void *msg, size_t len,
-                      uint8_t sig[WARD_ED25519_SIG_LEN])
+int ward_ed25519_sign(EVP_PKEY *key, const void *msg, size_t len, uint8_t sig[WARD_ED25519_SIG_LEN])
 {
     EVP_MD_CTX *md = NULL;
     size_t siglen = WARD_ED25519_SIG_LEN;
@@ -783,8 +782,7 @@ out:
 int ward_sha256(const void *data, size_t len, uint8_t out[WARD_SHA256_LEN])
 {
     unsigned int n = 0;
-    if (EVP_Digest(len ? data : "", len, out, &n, EVP_sha256(), NULL) != 1 ||
-        n != WARD_SHA256_LEN)
+    if (EVP_Digest(len ? data : "", len, out, &n, EVP_sha256(), NULL) != 1 || n != WARD_SHA256_LEN)
         return ossl_fail("SHA-256", WARD_ECRYPTO);
     return 0;
 }

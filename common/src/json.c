@@ -284,9 +284,8 @@ static void err_clear(struct ward_json_error *err)
     err->text[0] = '\0';
 }
 
-__attribute__((format(printf, 4, 5))) static void err_at(struct ward_json_error *err,
-                                                         const char *buf, size_t pos,
-                                                         const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+err_at(struct ward_json_error *err, const char *buf, size_t pos, const char *fmt, ...)
 {
     va_list ap;
     if (!err)
@@ -432,9 +431,8 @@ const char *ward_json_type_name(const json_t *j)
     return "?";
 }
 
-__attribute__((format(printf, 4, 5))) static void err_member(struct ward_json_error *err,
-                                                             const char *path, const char *key,
-                                                             const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void
+err_member(struct ward_json_error *err, const char *path, const char *key, const char *fmt, ...)
 {
     va_list ap;
     if (!err)
@@ -530,8 +528,8 @@ static int get_typed(const json_t *obj, const char *path, const char *key, unsig
     if (rc != 0)
         return rc < 0 ? rc : 0;
     if (json_typeof(v) != type) {
-        err_member(err, path, key, "expected %s, got %s",
-                   type == JSON_OBJECT ? "object" : "array", ward_json_type_name(v));
+        err_member(err, path, key, "expected %s, got %s", type == JSON_OBJECT ? "object" : "array",
+                   ward_json_type_name(v));
         return WARD_EPARSE;
     }
     *out = v;
@@ -565,7 +563,8 @@ int ward_json_check_keys(const json_t *obj, const char *path, const char *const 
         err_member(err, path, NULL, "expected object, got %s", ward_json_type_name(obj));
         return WARD_EPARSE;
     }
-    json_object_foreach (unconst(obj), k, v) {
+    json_object_foreach(unconst(obj), k, v)
+    {
         size_t i;
         (void)v;
         for (i = 0; allowed && allowed[i]; i++)

@@ -109,8 +109,7 @@ static int open_checked(const char *path, sqlite3 **out, char *detail, size_t de
     *out = NULL;
     detail[0] = '\0';
     rc = sqlite3_open_v2(path, &db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
-                         NULL);
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, NULL);
     if (rc != SQLITE_OK) {
         rc = sq_fail(db, rc, "opening database");
         goto out;
@@ -219,8 +218,8 @@ static int apply_one(sqlite3 *db, const char *path, const struct ward_migration 
         rc = exec_db(db, "COMMIT", "commit migration");
 out:
     if (rc != 0) {
-        WARD_LOG_ERR(rc, "database %s: migration to schema version %d failed: %s", path,
-                     m->version, sqlite3_errmsg(db));
+        WARD_LOG_ERR(rc, "database %s: migration to schema version %d failed: %s", path, m->version,
+                     sqlite3_errmsg(db));
         if (!sqlite3_get_autocommit(db))
             sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     }

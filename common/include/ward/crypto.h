@@ -68,7 +68,7 @@ EVP_PKEY *ward_csr_pubkey(X509_REQ *req);
 int ward_x509_parse(const void *buf, size_t len, X509 **out);
 /* Every certificate of a PEM bundle, in order; WARD_EPARSE if there is none. *out is new
  * (sk_X509_pop_free(chain, X509_free)). */
-int ward_x509_parse_chain(const void *buf, size_t len, STACK_OF(X509) **out);
+int ward_x509_parse_chain(const void *buf, size_t len, STACK_OF(X509) * *out);
 /* PEM text of a certificate; *out is new (ward_free). */
 int ward_x509_to_pem(const X509 *cert, char **out, size_t *len);
 /* Subject CN (UTF-8), *out new; WARD_ENOENT if the subject has no CN. */
@@ -85,7 +85,7 @@ int ward_x509_validity(const X509 *cert, time_t *not_before, time_t *not_after);
  * verification time, 0 for now. Returns 0, WARD_EEXPIRED (the leaf or a chain certificate
  * has expired), WARD_EVERIFY (any other failure), WARD_EINVAL. reason (may be NULL) gets
  * OpenSSL's static description of the failure, "ok" on success. Logs nothing but debug. */
-int ward_x509_verify(X509 *leaf, STACK_OF(X509) *untrusted, X509 *ca, time_t at,
+int ward_x509_verify(X509 *leaf, STACK_OF(X509) * untrusted, X509 *ca, time_t at,
                      const char **reason);
 
 /* ---- SPKI pins ------------------------------------------------------------------------ */

@@ -129,8 +129,8 @@ int ward_secfile_write(const char *path, const void *data, size_t len)
     /* Set it again explicitly: the creation attributes can be adjusted by inheritance rules
      * on some file systems, SetSecurityInfo with PROTECTED_DACL cannot. */
     if (SetSecurityInfo(h, SE_FILE_OBJECT,
-                        DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL,
-                        NULL, dacl, NULL) != ERROR_SUCCESS) {
+                        DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION, NULL, NULL,
+                        dacl, NULL) != ERROR_SUCCESS) {
         rc = WARD_EACCES;
         goto out;
     }
@@ -177,15 +177,14 @@ int ward_secfile_check(const char *path)
     rc = widen(path, NULL, &wpath);
     if (rc != 0)
         return rc;
-    err = GetNamedSecurityInfoW(wpath, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL,
-                                &dacl, NULL, &sd);
+    err = GetNamedSecurityInfoW(wpath, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, NULL, NULL, &dacl,
+                                NULL, &sd);
     if (err != ERROR_SUCCESS) {
         rc = map_win(err);
         goto out;
     }
     /* A NULL DACL grants everyone everything; inherited ACEs can grant anyone anything. */
-    if (!dacl || !GetSecurityDescriptorControl(sd, &ctl, &revision) ||
-        !(ctl & SE_DACL_PROTECTED)) {
+    if (!dacl || !GetSecurityDescriptorControl(sd, &ctl, &revision) || !(ctl & SE_DACL_PROTECTED)) {
         rc = WARD_EACCES;
         goto out;
     }

@@ -27,8 +27,10 @@ static const char agent_config[] =
     "  },\n"
     "  \"inventory\": {\"interval_s\": 86400, \"collectors\": [\"os\", \"hardware\", \"apps\"]},\n"
     "  \"settings\": [\n"
-    "    {\"kind\": \"file\", \"path\": \"/etc/motd\", \"mode\": \"0644\", \"content\": \"Managed\"},\n"
-    "    {\"kind\": \"sysctl\", \"path\": \"net.ipv4.ip_forward\", \"mode\": \"enforce\", \"value\": 0},\n"
+    "    {\"kind\": \"file\", \"path\": \"/etc/motd\", \"mode\": \"0644\", \"content\": "
+    "\"Managed\"},\n"
+    "    {\"kind\": \"sysctl\", \"path\": \"net.ipv4.ip_forward\", \"mode\": \"enforce\", "
+    "\"value\": 0},\n"
     "    {\"kind\": \"service\", \"path\": \"sshd\", \"mode\": \"enabled\", \"restart\": true}\n"
     "  ],\n"
     "  \"labels\": {\"site\": \"berlin\", \"owner\": \"it-ops\", \"tier\": \"standard\"}\n"
@@ -65,11 +67,11 @@ static int walk_config(struct ward_buf *out)
     for (size_t i = 0; rc == 0 && i < json_array_size(settings); i++) {
         const char *kind = NULL, *target = NULL, *mode = NULL;
         ward_json_path_index(path, sizeof(path), "$.settings", i);
-        rc = ward_json_get_str(json_array_get(settings, i), path, "kind", WARD_JSON_REQUIRED,
-                               &kind, &err);
+        rc = ward_json_get_str(json_array_get(settings, i), path, "kind", WARD_JSON_REQUIRED, &kind,
+                               &err);
         if (rc == 0)
-            rc = ward_json_get_str(json_array_get(settings, i), path, "path",
-                                   WARD_JSON_REQUIRED, &target, &err);
+            rc = ward_json_get_str(json_array_get(settings, i), path, "path", WARD_JSON_REQUIRED,
+                                   &target, &err);
         if (rc == 0)
             rc = ward_json_get_str(json_array_get(settings, i), path, "mode", 0, &mode, &err);
         if (rc == 0)
@@ -142,8 +144,9 @@ static void sweep(int (*op)(void), int sticky)
             break;
         }
         if (rc != WARD_ENOMEM)
-            wt_fail(__FILE__, __LINE__, "allocation %ld failed (sticky=%d): got %s, want WARD_ENOMEM",
-                    n, sticky, ward_err_name(rc));
+            wt_fail(__FILE__, __LINE__,
+                    "allocation %ld failed (sticky=%d): got %s, want WARD_ENOMEM", n, sticky,
+                    ward_err_name(rc));
         WT_ASSERT(n <= total);
     }
     ward_alloc_fail_reset();

@@ -53,8 +53,8 @@ static X509 *make_cert_at(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY 
     name = X509_get_subject_name(c);
     WT_ASSERT(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
                                          (const unsigned char *)"Ward Tests", -1, -1, 0));
-    WT_ASSERT(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn,
-                                         -1, -1, 0));
+    WT_ASSERT(X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
+                                         -1, 0));
     WT_ASSERT(X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name));
     WT_ASSERT(X509_set_pubkey(c, key));
     add_ext(c, issuer ? issuer : c, NID_basic_constraints,
@@ -66,8 +66,8 @@ static X509 *make_cert_at(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY 
     return c;
 }
 
-static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key,
-                       int is_ca, long nb_s, long na_s)
+static X509 *make_cert(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, int is_ca,
+                       long nb_s, long na_s)
 {
     return make_cert_at(cn, key, issuer, issuer_key, 0x1234ABCD, is_ca, 0, nb_s, na_s);
 }
@@ -162,7 +162,7 @@ WT_TEST(csr_round_trip)
                                        "URI:urn:ward:device:123"};
     EVP_PKEY *k = p256();
     X509_REQ *req = NULL;
-    STACK_OF(X509_EXTENSION) *exts;
+    STACK_OF(X509_EXTENSION) * exts;
     GENERAL_NAMES *gens;
     char *pem = NULL, *cn = NULL;
     char pin1[WARD_PIN_SIZE], pin2[WARD_PIN_SIZE];
@@ -239,8 +239,7 @@ WT_TEST(x509_accessors)
 {
     EVP_PKEY *k = p256();
     const time_t nb = 1700000000, na = 1700000000 + 400 * DAY + 3661;
-    X509 *c = make_cert_at("Ward Test CA \xc3\xa9", k, NULL, NULL, 0x0A1B2C3D4ELL, 1, 1, nb,
-                           na);
+    X509 *c = make_cert_at("Ward Test CA \xc3\xa9", k, NULL, NULL, 0x0A1B2C3D4ELL, 1, 1, nb, na);
     X509 *c2 = NULL;
     char *s = NULL, *pem = NULL;
     unsigned char *der = NULL;
@@ -302,7 +301,8 @@ WT_TEST(x509_validity_past_2038_and_1950)
 WT_TEST(x509_chain_parse)
 {
     EVP_PKEY *k = p256();
-    X509 *a = make_cert("a", k, NULL, NULL, 1, 0, DAY), *b = make_cert("b", k, NULL, NULL, 1, 0, DAY);
+    X509 *a = make_cert("a", k, NULL, NULL, 1, 0, DAY),
+         *b = make_cert("b", k, NULL, NULL, 1, 0, DAY);
     STACK_OF(X509) *chain = NULL;
     char *pa = NULL, *pb = NULL, both[8192], *s = NULL;
     int n;
@@ -319,8 +319,8 @@ WT_TEST(x509_chain_parse)
     chain = NULL;
     WT_EQ_ERR(ward_x509_parse_chain("", 0, &chain), WARD_EPARSE);
     /* a broken certificate after a good one */
-    n = snprintf(both, sizeof(both), "%s-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-                 pa);
+    n = snprintf(both, sizeof(both),
+                 "%s-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", pa);
     WT_EQ_ERR(ward_x509_parse_chain(both, (size_t)n, &chain), WARD_EPARSE);
     WT_ASSERT(chain == NULL);
     ward_free(pa);
@@ -566,8 +566,8 @@ WT_TEST(hex)
 WT_TEST(base64_rfc4648)
 {
     static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const std[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=",
-                                      "Zm9vYmFy"};
+    static const char *const std[] = {"",         "Zg==",     "Zm8=",    "Zm9v",
+                                      "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
     static const char *const url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
     for (size_t i = 0; i < 7; i++) {
         char *s = NULL;

@@ -101,7 +101,8 @@ WT_TEST(depth_cap_with_path)
     struct ward_json_limits lim = {0, 3};
     struct ward_json_error err;
     json_t *j = NULL;
-    const char *doc = "{\n  \"settings\": [\n    {\"kind\": \"x\"},\n    {\"mode\": {\"x\": 1}}\n  ]\n}";
+    const char *doc =
+        "{\n  \"settings\": [\n    {\"kind\": \"x\"},\n    {\"mode\": {\"x\": 1}}\n  ]\n}";
     WT_EQ_ERR(load(doc, &lim, &j, &err), WARD_EDEPTH);
     WT_EQ_STR(err.path, "$.settings[1].mode");
     WT_EQ_INT(err.line, 4);
@@ -168,8 +169,8 @@ WT_TEST(syntax_error_paths)
         json_t *j = NULL;
         int rc = load(cases[i].doc, NULL, &j, &err);
         if (rc != WARD_EPARSE || strcmp(err.path, cases[i].path) != 0)
-            wt_fail(__FILE__, __LINE__, "case %zu (%s): %s path %s (want %s), %s", i,
-                    cases[i].doc, ward_err_name(rc), err.path, cases[i].path, err.text);
+            wt_fail(__FILE__, __LINE__, "case %zu (%s): %s path %s (want %s), %s", i, cases[i].doc,
+                    ward_err_name(rc), err.path, cases[i].path, err.text);
         WT_ASSERT(j == NULL);
     }
 }
@@ -192,8 +193,7 @@ WT_TEST(long_keys_truncate_path)
     size_t o = 0;
     /* 30 levels of 40-character keys: the path does not fit and ends with "..." */
     for (int i = 0; i < 30; i++)
-        o += (size_t)snprintf(doc + o, sizeof(doc) - o,
-                              "{\"k%039d\":", i);
+        o += (size_t)snprintf(doc + o, sizeof(doc) - o, "{\"k%039d\":", i);
     o += (size_t)snprintf(doc + o, sizeof(doc) - o, "bad");
     WT_EQ_ERR(ward_json_loadb(doc, o, NULL, &j, &err), WARD_EPARSE);
     WT_EQ_INT(strlen(err.path), WARD_JSON_PATH_MAX - 1);
@@ -260,8 +260,7 @@ WT_TEST(typed_getters)
     WT_EQ_ERR(ward_json_get_object(root, "$", "tags", 0, &server, &err), WARD_EPARSE);
     WT_CONTAINS(err.text, "expected object, got array");
     /* out of range */
-    WT_EQ_ERR(ward_json_get_int(server, "$.server", "port", 0, 1, 1024, &port, &err),
-              WARD_EPARSE);
+    WT_EQ_ERR(ward_json_get_int(server, "$.server", "port", 0, 1, 1024, &port, &err), WARD_EPARSE);
     WT_EQ_STR(err.path, "$.server.port");
     WT_CONTAINS(err.text, "8443 is out of range [1, 1024]");
     WT_EQ_INT(port, 8443);
@@ -292,8 +291,8 @@ WT_TEST(dump)
     struct ward_buf b;
     char *s = NULL;
     size_t len = 0;
-    WT_OK(load("{\"b\": [true, null], \"a\": 1, \"c\": {\"z\": \"\\u00e9\", \"y\": 2.5}}", NULL,
-               &j, NULL));
+    WT_OK(load("{\"b\": [true, null], \"a\": 1, \"c\": {\"z\": \"\\u00e9\", \"y\": 2.5}}", NULL, &j,
+               NULL));
     WT_OK(ward_json_dumps(j, WARD_JSON_SORT_KEYS, &s, &len));
     WT_EQ_STR(s, "{\"a\":1,\"b\":[true,null],\"c\":{\"y\":2.5,\"z\":\"\xc3\xa9\"}}");
     WT_EQ_INT(len, strlen(s));
