@@ -35,6 +35,7 @@ struct http_sock {
     uv_poll_t poll;
     struct agent_http *h;
     curl_socket_t fd;
+    int events; /* UV_READABLE | UV_WRITABLE as curl last asked */
     struct http_sock *prev, *next;
 };
 
@@ -184,6 +185,11 @@ static int http_result(const struct agent_http_req *r, CURLcode cc, long status,
     }
     if (cc == CURLE_WRITE_ERROR)
         return r->write_err ? r->write_err : WARD_EIO;
+    /* A TLS alert from the peer after the handshake (TLS 1.3 reports a rejected or revoked
+     * client certificate this way, on the first read) is a TLS refusal, not a dropped
+     * connection: callers treat the two very differently. */
+    if ((cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && strstr(r->errbuf, " alert "))
+        return WARD_ETLS;
     if (r->via_proxy) {
         if (connect_code >= 300 || cc == CURLE_COULDNT_CONNECT)
             return WARD_EPROXY;
@@ -442,6 +448,11 @@ static void http_sock_close(struct http_sock *s)
     uv_close((uv_handle_t *)&s->poll, http_sock_closed);
 }
 
+/* A poll error (POLLERR: reset, or the peer's TLS alert followed by a close) is handed to
+ * curl as readiness, not as CURL_CSELECT_ERR: curl then reads the socket and reports what
+ * really happened (the alert text, "connection reset") instead of a bare "select/poll
+ * returned error". libuv stops the handle on error, so it is restarted; curl closes the
+ * socket once its read fails. */
 static void http_poll_cb(uv_poll_t *p, int status, int events)
 {
     struct http_sock *s = p->data;
@@ -450,13 +461,14 @@ static void http_poll_cb(uv_poll_t *p, int status, int events)
     if (!h->multi)
         return;
     if (status < 0) {
-        flags = CURL_CSELECT_ERR;
-    } else {
-        if (events & UV_READABLE)
-            flags |= CURL_CSELECT_IN;
-        if (events & UV_WRITABLE)
-            flags |= CURL_CSELECT_OUT;
+        events = s->events;
+        if (uv_poll_start(&s->poll, s->events, http_poll_cb) != 0)
+            flags |= CURL_CSELECT_ERR;
     }
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
     /* s may be closed (CURL_POLL_REMOVE) during this call: do not touch it afterwards. */
     curl_multi_socket_action(h->multi, s->fd, flags, &running);
     http_drain(h);
@@ -498,6 +510,7 @@ static int http_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
         events |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         events |= UV_WRITABLE;
+    s->events = events;
     if (uv_poll_start(&s->poll, events, http_poll_cb) != 0)
         return -1;
     return 0;

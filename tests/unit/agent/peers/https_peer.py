@@ -25,6 +25,7 @@ import argparse
 import gzip
 import json
 import os
+import socket
 import ssl
 import sys
 import threading
@@ -49,10 +50,21 @@ class Server(http.server.ThreadingHTTPServer):
     def finish_request(self, request, client_address):
         # The TLS handshake happens here, in the connection's own thread, so a client that
         # fails it never blocks the accept loop.
+        tls = self.ctx.wrap_socket(request, server_side=True, do_handshake_on_connect=False)
         try:
-            tls = self.ctx.wrap_socket(request, server_side=True)
+            tls.do_handshake()
         except (ssl.SSLError, OSError) as e:
             print("peer: handshake failed: %s" % e, file=sys.stderr)
+            # The alert is on its way; read what the client already sent before closing so
+            # the kernel sends FIN, not a reset that could overtake the alert.
+            try:
+                tls.shutdown(socket.SHUT_WR)
+                tls.settimeout(2)
+                while tls.recv(65536):
+                    pass
+            except OSError:
+                pass
+            tls.close()
             return
         with self.lock:
             self.connections += 1

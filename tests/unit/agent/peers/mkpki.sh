@@ -8,6 +8,7 @@
 #   wrongca.pem                     a second CA nobody trusts
 #   wrong-server.pem/.key           signed by wrongca, for 127.0.0.1 / localhost
 #   client.pem/client.key           client certificate signed by ca
+#   wrong-client.pem/.key           client certificate signed by wrongca
 #   server.pin, wrong-server.pin    "sha256//<base64>" SPKI pins of the two server keys
 # Usage: mkpki.sh DIR   (EC P-256 keys; uses /usr/bin/openssl only)
 set -eu
@@ -59,5 +60,7 @@ leaf wrong-server wrongca localhost "$server_ext"
 leaf other ca other.example "basicConstraints=CA:FALSE" "extendedKeyUsage=serverAuth" \
     "subjectAltName=DNS:other.example"
 leaf client ca ward-test-device "basicConstraints=CA:FALSE" "extendedKeyUsage=clientAuth"
+leaf wrong-client wrongca ward-test-device "basicConstraints=CA:FALSE" \
+    "extendedKeyUsage=clientAuth"
 pin server.pem > server.pin
 pin wrong-server.pem > wrong-server.pin
