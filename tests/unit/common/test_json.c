@@ -28,7 +28,7 @@ WT_TEST(valid_documents)
         struct ward_json_error err;
         int rc = load(docs[i], NULL, &j, &err);
         if (rc != 0)
-            wt_fail(__FILE__, __LINE__, "doc %zu: %s at %s: %s", i, ward_err_name(rc), err.path,
+            wt_fail(__FILE__, __LINE__, "doc %d: %s at %s: %s", (int)i, ward_err_name(rc), err.path,
                     err.text);
         WT_ASSERT(j != NULL);
         json_decref(j);
@@ -169,8 +169,8 @@ WT_TEST(syntax_error_paths)
         json_t *j = NULL;
         int rc = load(cases[i].doc, NULL, &j, &err);
         if (rc != WARD_EPARSE || strcmp(err.path, cases[i].path) != 0)
-            wt_fail(__FILE__, __LINE__, "case %zu (%s): %s path %s (want %s), %s", i, cases[i].doc,
-                    ward_err_name(rc), err.path, cases[i].path, err.text);
+            wt_fail(__FILE__, __LINE__, "case %d (%s): %s path %s (want %s), %s", (int)i,
+                    cases[i].doc, ward_err_name(rc), err.path, cases[i].path, err.text);
         WT_ASSERT(j == NULL);
     }
 }
