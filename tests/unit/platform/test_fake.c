@@ -11,10 +11,10 @@
 
 WT_TEST(fake_proc_scripted_answers)
 {
-    const char *apt[] = {"/usr/bin/apt-get", "update", NULL};
-    const char *dpkg[] = {"/usr/bin/dpkg", "-l", NULL};
+    const char *apt[] = {FAKE_ABS "/usr/bin/apt-get", "update", NULL};
+    const char *dpkg[] = {FAKE_ABS "/usr/bin/dpkg", "-l", NULL};
     const char *env[] = {"DEBIAN_FRONTEND=noninteractive", NULL};
-    struct plat_fake_proc_reply fail = {.argv0 = "/usr/bin/dpkg", .exit_status = 2,
+    struct plat_fake_proc_reply fail = {.argv0 = FAKE_ABS "/usr/bin/dpkg", .exit_status = 2,
                                         .err = "dpkg: error"};
     struct plat_proc_opts o = {.argv = apt, .env = env, .stdin_data = "y\n", .stdin_len = 2,
                                .timeout_ms = 5000};
@@ -22,7 +22,7 @@ WT_TEST(fake_proc_scripted_answers)
     const struct plat_fake_proc_call *c;
 
     WT_OK(plat_fake_proc_expect_reply(&fail));
-    WT_OK(plat_fake_proc_expect("/usr/bin/apt-get", 0, "Reading package lists...\n"));
+    WT_OK(plat_fake_proc_expect(FAKE_ABS "/usr/bin/apt-get", 0, "Reading package lists...\n"));
     WT_EQ_INT(plat_fake_proc_pending(), 2);
     /* Replies match by program, not only by order. */
     WT_OK(plat_proc_run(&o, &r));
@@ -39,7 +39,7 @@ WT_TEST(fake_proc_scripted_answers)
 
     WT_EQ_INT(plat_fake_proc_call_count(), 2);
     c = plat_fake_proc_call_get(0);
-    WT_EQ_STR(c->argv[0], "/usr/bin/apt-get");
+    WT_EQ_STR(c->argv[0], FAKE_ABS "/usr/bin/apt-get");
     WT_EQ_STR(c->argv[1], "update");
     WT_ASSERT(c->argv[2] == NULL);
     WT_EQ_STR(c->env[0], "DEBIAN_FRONTEND=noninteractive");
@@ -53,7 +53,7 @@ WT_TEST(fake_proc_scripted_answers)
 
 WT_TEST(fake_proc_unexpected_and_errors)
 {
-    const char *prog[] = {"/bin/unscripted", NULL};
+    const char *prog[] = {FAKE_ABS "/bin/unscripted", NULL};
     const char *rel[] = {"bin/rel", NULL};
     struct plat_fake_proc_reply e = {.argv0 = NULL, .spawn_error = WARD_ENOENT};
     struct plat_proc_opts o = {.argv = prog};
@@ -72,8 +72,8 @@ WT_TEST(fake_proc_unexpected_and_errors)
 
 WT_TEST(fake_proc_cap_and_timeout)
 {
-    const char *prog[] = {"/bin/chatty", NULL};
-    struct plat_fake_proc_reply rep = {.argv0 = "/bin/chatty", .out = "0123456789",
+    const char *prog[] = {FAKE_ABS "/bin/chatty", NULL};
+    struct plat_fake_proc_reply rep = {.argv0 = FAKE_ABS "/bin/chatty", .out = "0123456789",
                                        .timed_out = 1, .term_signal = 15};
     struct plat_proc_opts o = {.argv = prog, .stdout_max = 4};
     struct plat_proc_result r;
@@ -97,12 +97,12 @@ static void count_cb(struct plat_proc *p, struct plat_proc_result *res, void *ct
 WT_TEST(fake_proc_async_once)
 {
     uv_loop_t loop;
-    const char *prog[] = {"/bin/x", NULL};
+    const char *prog[] = {FAKE_ABS "/bin/x", NULL};
     struct plat_proc_opts o = {.argv = prog};
     struct plat_proc *p = NULL;
     int calls = 0;
     WT_ASSERT(uv_loop_init(&loop) == 0);
-    WT_OK(plat_fake_proc_expect("/bin/x", 0, NULL));
+    WT_OK(plat_fake_proc_expect(FAKE_ABS "/bin/x", 0, NULL));
     WT_OK(plat_proc_spawn(&loop, &o, count_cb, &calls, &p));
     WT_EQ_INT(calls, 0); /* never synchronously */
     WT_ASSERT(plat_proc_pid(p) > 0);

@@ -97,9 +97,9 @@ WT_TEST(fs_dotdot_rejected)
         WT_EQ_ERR(plat_fs_mkdir_p(root, bad[i], NTS, 0), WARD_EPATH);
         WT_EQ_ERR(plat_fs_unlink(root, bad[i], NTS), WARD_EPATH);
     }
-    /* Names that merely contain dots are fine. */
+    /* Names that merely contain dots are fine ("a/..." is too on POSIX, but Windows would
+     * strip the trailing dots, so it refuses that one). */
     WT_OK(plat_fs_write_atomic(root, "a/..b", NTS, "x", 1, NULL));
-    WT_OK(plat_fs_write_atomic(root, "a/...", NTS, "x", 1, NULL));
     WT_OK(plat_fs_write_atomic(root, "./a/./c", NTS, "x", 1, NULL));
     expect_content(root, "a/c", "x");
 }
