@@ -21,25 +21,25 @@
 
 /* One scripted answer for plat_proc_spawn / plat_proc_run. */
 struct plat_fake_proc_reply {
-    const char *argv0;   /* matches this exact argv[0]; NULL matches any program */
-    int spawn_error;     /* nonzero: the spawn fails with this code, no callback */
+    const char *argv0; /* matches this exact argv[0]; NULL matches any program */
+    int spawn_error;   /* nonzero: the spawn fails with this code, no callback */
     int64_t exit_status;
     int term_signal;
     int timed_out;
-    const char *out;     /* stdout; NULL means empty */
-    size_t out_len;      /* 0 means strlen(out) */
-    const char *err;     /* stderr (NUL-terminated); NULL means empty */
+    const char *out; /* stdout; NULL means empty */
+    size_t out_len;  /* 0 means strlen(out) */
+    const char *err; /* stderr (NUL-terminated); NULL means empty */
 };
 
 /* A spawn the code under test made. Strings are copies owned by the fake. */
 struct plat_fake_proc_call {
-    char **argv;         /* NULL-terminated */
-    char **env;          /* the caller's additions only, NULL-terminated */
-    char *cwd;           /* NULL if inherited */
-    char *stdin_data;    /* NULL if none */
+    char **argv;      /* NULL-terminated */
+    char **env;       /* the caller's additions only, NULL-terminated */
+    char *cwd;        /* NULL if inherited */
+    char *stdin_data; /* NULL if none */
     size_t stdin_len;
     uint64_t timeout_ms;
-    int answered;        /* a scripted reply matched; 0: unexpected, it failed WARD_ESPAWN */
+    int answered; /* a scripted reply matched; 0: unexpected, it failed WARD_ESPAWN */
 };
 
 /* Queues an answer: the first queued reply whose argv0 matches answers the next spawn and

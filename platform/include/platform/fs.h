@@ -52,10 +52,10 @@ struct plat_fs_info {
 };
 
 /* Which fields of plat_fs_attrs to apply. */
-#define PLAT_FS_ATTR_MODE 0x1u  /* mode */
-#define PLAT_FS_ATTR_UID 0x2u   /* uid */
-#define PLAT_FS_ATTR_GID 0x4u   /* gid */
-#define PLAT_FS_ATTR_OWNER 0x8u /* owner: user name (or decimal uid), looked up on the host */
+#define PLAT_FS_ATTR_MODE 0x1u   /* mode */
+#define PLAT_FS_ATTR_UID 0x2u    /* uid */
+#define PLAT_FS_ATTR_GID 0x4u    /* gid */
+#define PLAT_FS_ATTR_OWNER 0x8u  /* owner: user name (or decimal uid), looked up on the host */
 #define PLAT_FS_ATTR_GROUP 0x10u /* group: group name (or decimal gid) */
 
 struct plat_fs_attrs {
@@ -69,8 +69,8 @@ struct plat_fs_attrs {
 
 /* Reads a whole regular file of at most `max` bytes: larger is WARD_ETOOBIG, a directory
  * WARD_EISDIR, a device/fifo WARD_EINVAL. *data is NUL-terminated (not counted in *len). */
-int plat_fs_read_file(const char *root, const char *path, size_t path_len, size_t max,
-                      char **data, size_t *len);
+int plat_fs_read_file(const char *root, const char *path, size_t path_len, size_t max, char **data,
+                      size_t *len);
 
 /* Atomically replaces (or creates) a regular file: temp file in the same directory, write,
  * apply attributes, fsync, rename over the target, fsync the directory. Readers see the old

@@ -31,10 +31,10 @@ struct plat_proc_opts {
     const char *cwd;         /* working directory, NULL to inherit */
     const void *stdin_data;  /* bytes fed to stdin, then closed; NULL: stdin is the null device */
     size_t stdin_len;
-    size_t stdout_max;       /* capture caps; 0 means PLAT_PROC_DEFAULT_CAP */
+    size_t stdout_max; /* capture caps; 0 means PLAT_PROC_DEFAULT_CAP */
     size_t stderr_max;
-    uint64_t timeout_ms;     /* 0: no timeout */
-    uint64_t kill_grace_ms;  /* SIGTERM -> SIGKILL delay; 0 means PLAT_PROC_DEFAULT_GRACE_MS */
+    uint64_t timeout_ms;    /* 0: no timeout */
+    uint64_t kill_grace_ms; /* SIGTERM -> SIGKILL delay; 0 means PLAT_PROC_DEFAULT_GRACE_MS */
 };
 
 struct plat_proc_result {
@@ -54,8 +54,7 @@ struct plat_proc;
 
 /* Completion: res is owned by the library and released after the callback returns; to keep
  * out/err, take the pointers and set the fields to NULL. */
-typedef void (*plat_proc_done_fn)(struct plat_proc *proc, struct plat_proc_result *res,
-                                  void *ctx);
+typedef void (*plat_proc_done_fn)(struct plat_proc *proc, struct plat_proc_result *res, void *ctx);
 
 /* Starts a child on `loop`. *out (optional) receives the handle for plat_proc_kill/pid.
  * Errors: WARD_EINVAL (bad options), WARD_EPATH (relative executable path), WARD_ENOENT /

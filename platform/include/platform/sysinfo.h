@@ -21,15 +21,15 @@
 
 struct plat_sysinfo {
     char hostname[256];
-    char os_id[64];        /* "debian", "ubuntu", "windows" */
-    char os_name[128];     /* "Debian GNU/Linux", "Windows 11 Pro" */
-    char os_version[64];   /* VERSION_ID "12"; Windows DisplayVersion "23H2" (or "10.0") */
-    char os_pretty[256];   /* PRETTY_NAME; Windows "<name> <version> (build <build>)" */
-    char os_build[64];     /* BUILD_ID if any; Windows "<CurrentBuild>.<UBR>" */
-    char kernel[128];      /* uname release; Windows "<major>.<minor>.<build>" */
-    char arch[32];         /* "x86_64", "aarch64", "x86", "arm" ... */
-    char machine_id[64];   /* 32 hex digits (Linux); MachineGuid (Windows) */
-    int64_t boot_time;     /* seconds since the Unix epoch; 0 when unknown */
+    char os_id[64];      /* "debian", "ubuntu", "windows" */
+    char os_name[128];   /* "Debian GNU/Linux", "Windows 11 Pro" */
+    char os_version[64]; /* VERSION_ID "12"; Windows DisplayVersion "23H2" (or "10.0") */
+    char os_pretty[256]; /* PRETTY_NAME; Windows "<name> <version> (build <build>)" */
+    char os_build[64];   /* BUILD_ID if any; Windows "<CurrentBuild>.<UBR>" */
+    char kernel[128];    /* uname release; Windows "<major>.<minor>.<build>" */
+    char arch[32];       /* "x86_64", "aarch64", "x86", "arm" ... */
+    char machine_id[64]; /* 32 hex digits (Linux); MachineGuid (Windows) */
+    int64_t boot_time;   /* seconds since the Unix epoch; 0 when unknown */
 };
 
 /* Fills *out. root: Linux file prefix (NULL means "/"); ignored on Windows. Returns 0 even

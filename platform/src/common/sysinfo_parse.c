@@ -33,15 +33,14 @@ static int osrel_value(const char *v, size_t n, char *out, size_t outlen)
     }
     for (; i < n; i++) {
         unsigned char c = (unsigned char)v[i];
-        if (q == '"' && c == '\\' && i + 1 < n &&
-            strchr("\"\\$`", v[i + 1]) != NULL) {
+        if (q == '"' && c == '\\' && i + 1 < n && strchr("\"\\$`", v[i + 1]) != NULL) {
             c = (unsigned char)v[++i];
         } else if (q == '"' && (c == '"' || c == '`' || c == '$')) {
             return -1; /* unescaped shell metacharacter: not a plain string */
         } else if (q == '\'' && c == '\'') {
             return -1;
-        } else if (!q && (c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '\\' ||
-                          c == '$' || c == '`')) {
+        } else if (!q && (c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '\\' || c == '$' ||
+                          c == '`')) {
             return -1; /* unquoted values must be a single plain word */
         }
         if (c < 0x20 || c == 0x7f)

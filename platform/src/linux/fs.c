@@ -28,7 +28,7 @@
 #include "ward/error.h"
 #include "ward/log.h"
 
-#define FS_MAX_DEPTH 128        /* directory fds held while walking */
+#define FS_MAX_DEPTH 128          /* directory fds held while walking */
 #define FS_REM_MAX (2 * PATH_MAX) /* remaining-path buffer (path plus spliced link targets) */
 #define FS_DEFAULT_FILE_MODE 0644u
 #define FS_DEFAULT_DIR_MODE 0755u
@@ -330,8 +330,8 @@ static int reopen_target(const struct fs_target *t, int oflags, int *out)
     return 0;
 }
 
-int plat_fs_read_file(const char *root, const char *path, size_t path_len, size_t max,
-                      char **data, size_t *len)
+int plat_fs_read_file(const char *root, const char *path, size_t path_len, size_t max, char **data,
+                      size_t *len)
 {
     struct fs_target t;
     char *buf = NULL;
@@ -471,8 +471,8 @@ static int attrs_resolve(const struct plat_fs_attrs *a, long *mode, int64_t *uid
     *gid = -1;
     if (!a)
         return 0;
-    if (a->set & ~(PLAT_FS_ATTR_MODE | PLAT_FS_ATTR_UID | PLAT_FS_ATTR_GID |
-                   PLAT_FS_ATTR_OWNER | PLAT_FS_ATTR_GROUP))
+    if (a->set & ~(PLAT_FS_ATTR_MODE | PLAT_FS_ATTR_UID | PLAT_FS_ATTR_GID | PLAT_FS_ATTR_OWNER |
+                   PLAT_FS_ATTR_GROUP))
         return WARD_EINVAL;
     if (a->set & PLAT_FS_ATTR_MODE) {
         if (a->mode & ~07777u)
@@ -619,8 +619,7 @@ int plat_fs_write_atomic(const char *root, const char *path, size_t path_len, co
     }
     /* Owner first: chown clears setuid/setgid bits, the chmod after it restores them. */
     if ((uid >= 0 && (uid_t)uid != tst.st_uid) || (gid >= 0 && (gid_t)gid != tst.st_gid)) {
-        if (fchown(fd, uid >= 0 ? (uid_t)uid : (uid_t)-1, gid >= 0 ? (gid_t)gid : (gid_t)-1) !=
-            0) {
+        if (fchown(fd, uid >= 0 ? (uid_t)uid : (uid_t)-1, gid >= 0 ? (gid_t)gid : (gid_t)-1) != 0) {
             rc = plat_err_from_errno(errno);
             goto out;
         }

@@ -67,8 +67,8 @@ static int reserved_name(const char *c, size_t n)
     for (size_t i = 0; names[i]; i++)
         if (strlen(names[i]) == base && _strnicmp(c, names[i], base) == 0)
             return 1;
-    if (base == 4 && (_strnicmp(c, "COM", 3) == 0 || _strnicmp(c, "LPT", 3) == 0) &&
-        c[3] >= '0' && c[3] <= '9')
+    if (base == 4 && (_strnicmp(c, "COM", 3) == 0 || _strnicmp(c, "LPT", 3) == 0) && c[3] >= '0' &&
+        c[3] <= '9')
         return 1;
     return 0;
 }
@@ -136,10 +136,9 @@ static int check_path(const char *path, size_t path_len, wchar_t **rel)
 
 static HANDLE open_meta(const wchar_t *p, int follow)
 {
-    return CreateFileW(p, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
-                       OPEN_EXISTING,
-                       FILE_FLAG_BACKUP_SEMANTICS | (follow ? 0 : FILE_FLAG_OPEN_REPARSE_POINT),
-                       NULL);
+    return CreateFileW(
+        p, FILE_READ_ATTRIBUTES, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+        FILE_FLAG_BACKUP_SEMANTICS | (follow ? 0 : FILE_FLAG_OPEN_REPARSE_POINT), NULL);
 }
 
 static int final_path(HANDLE h, wchar_t **out)
@@ -390,8 +389,8 @@ static int64_t filetime_ns(FILETIME ft)
     return (v - 116444736000000000LL) * 100;
 }
 
-int plat_fs_read_file(const char *root, const char *path, size_t path_len, size_t max,
-                      char **data, size_t *len)
+int plat_fs_read_file(const char *root, const char *path, size_t path_len, size_t max, char **data,
+                      size_t *len)
 {
     struct wfs_target t;
     BY_HANDLE_FILE_INFORMATION fi;
@@ -578,10 +577,10 @@ int plat_fs_stat(const char *root, const char *path, size_t path_len, unsigned i
         rc = WARD_ENOENT;
     } else {
         DWORD a = t.info.dwFileAttributes;
-        info->type = t.is_link                         ? PLAT_FS_SYMLINK
-                     : (a & FILE_ATTRIBUTE_DIRECTORY)  ? PLAT_FS_DIR
-                     : (a & FILE_ATTRIBUTE_DEVICE)     ? PLAT_FS_OTHER
-                                                       : PLAT_FS_FILE;
+        info->type = t.is_link                        ? PLAT_FS_SYMLINK
+                     : (a & FILE_ATTRIBUTE_DIRECTORY) ? PLAT_FS_DIR
+                     : (a & FILE_ATTRIBUTE_DEVICE)    ? PLAT_FS_OTHER
+                                                      : PLAT_FS_FILE;
         info->mode = (a & FILE_ATTRIBUTE_READONLY) ? 0444 : 0666;
         if (a & FILE_ATTRIBUTE_DIRECTORY)
             info->mode |= 0111;

@@ -67,8 +67,7 @@ static int remove_w(const wchar_t *path, int depth)
 
     if (attr == INVALID_FILE_ATTRIBUTES) {
         DWORD e = GetLastError();
-        return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? 0
-                                                                       : plat_err_from_win32(e);
+        return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? 0 : plat_err_from_win32(e);
     }
     if (attr & FILE_ATTRIBUTE_READONLY)
         SetFileAttributesW(path, attr & ~(DWORD)FILE_ATTRIBUTE_READONLY);

@@ -24,10 +24,22 @@
 
 /* System-defined variables copied from the agent's environment when present. */
 static const wchar_t *const keep_vars[] = {
-    L"SystemRoot",   L"SystemDrive",         L"windir",           L"TEMP",
-    L"TMP",          L"ProgramData",         L"ProgramFiles",     L"ProgramFiles(x86)",
-    L"ProgramW6432", L"CommonProgramFiles",  L"ALLUSERSPROFILE",  L"COMPUTERNAME",
-    L"PATHEXT",      L"NUMBER_OF_PROCESSORS", L"PROCESSOR_ARCHITECTURE", L"OS",
+    L"SystemRoot",
+    L"SystemDrive",
+    L"windir",
+    L"TEMP",
+    L"TMP",
+    L"ProgramData",
+    L"ProgramFiles",
+    L"ProgramFiles(x86)",
+    L"ProgramW6432",
+    L"CommonProgramFiles",
+    L"ALLUSERSPROFILE",
+    L"COMPUTERNAME",
+    L"PATHEXT",
+    L"NUMBER_OF_PROCESSORS",
+    L"PROCESSOR_ARCHITECTURE",
+    L"OS",
     NULL,
 };
 

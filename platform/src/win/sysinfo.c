@@ -29,8 +29,8 @@ static int reg_string(const wchar_t *key, const wchar_t *value, char *out, size_
     DWORD size = sizeof(buf) - sizeof(wchar_t);
     LSTATUS st;
     out[0] = '\0';
-    st = RegGetValueW(HKEY_LOCAL_MACHINE, key, value, RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY,
-                      NULL, buf, &size);
+    st = RegGetValueW(HKEY_LOCAL_MACHINE, key, value, RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY, NULL,
+                      buf, &size);
     if (st != ERROR_SUCCESS)
         return WARD_ENOENT;
     buf[size / sizeof(wchar_t) < 511 ? size / sizeof(wchar_t) : 511] = L'\0';
@@ -97,9 +97,8 @@ int plat_sysinfo_get(const char *root, struct plat_sysinfo *out)
     snprintf(out->os_id, sizeof(out->os_id), "windows");
     get_version(&vi);
     if (vi.dwMajorVersion) {
-        snprintf(out->kernel, sizeof(out->kernel), "%lu.%lu.%lu",
-                 (unsigned long)vi.dwMajorVersion, (unsigned long)vi.dwMinorVersion,
-                 (unsigned long)vi.dwBuildNumber);
+        snprintf(out->kernel, sizeof(out->kernel), "%lu.%lu.%lu", (unsigned long)vi.dwMajorVersion,
+                 (unsigned long)vi.dwMinorVersion, (unsigned long)vi.dwBuildNumber);
         build = vi.dwBuildNumber;
     }
     if (reg_string(cur_ver_key, L"ProductName", out->os_name, sizeof(out->os_name)) != 0)
@@ -107,8 +106,7 @@ int plat_sysinfo_get(const char *root, struct plat_sysinfo *out)
     /* Windows 11 still says "Windows 10" in ProductName; the build number tells. */
     if (build >= 22000 && strncmp(out->os_name, "Windows 10", 10) == 0)
         out->os_name[9] = '1';
-    if (reg_string(cur_ver_key, L"DisplayVersion", out->os_version, sizeof(out->os_version)) !=
-            0 &&
+    if (reg_string(cur_ver_key, L"DisplayVersion", out->os_version, sizeof(out->os_version)) != 0 &&
         reg_string(cur_ver_key, L"ReleaseId", out->os_version, sizeof(out->os_version)) != 0 &&
         vi.dwMajorVersion)
         snprintf(out->os_version, sizeof(out->os_version), "%lu.%lu",
@@ -117,8 +115,7 @@ int plat_sysinfo_get(const char *root, struct plat_sysinfo *out)
         snprintf(cur_build, sizeof(cur_build), "%lu", (unsigned long)build);
     if (cur_build[0]) {
         if (reg_dword(cur_ver_key, L"UBR", &ubr) == 0)
-            snprintf(out->os_build, sizeof(out->os_build), "%s.%lu", cur_build,
-                     (unsigned long)ubr);
+            snprintf(out->os_build, sizeof(out->os_build), "%s.%lu", cur_build, (unsigned long)ubr);
         else
             snprintf(out->os_build, sizeof(out->os_build), "%s", cur_build);
     }

@@ -14,10 +14,10 @@ WT_TEST(fake_proc_scripted_answers)
     const char *apt[] = {FAKE_ABS "/usr/bin/apt-get", "update", NULL};
     const char *dpkg[] = {FAKE_ABS "/usr/bin/dpkg", "-l", NULL};
     const char *env[] = {"DEBIAN_FRONTEND=noninteractive", NULL};
-    struct plat_fake_proc_reply fail = {.argv0 = FAKE_ABS "/usr/bin/dpkg", .exit_status = 2,
-                                        .err = "dpkg: error"};
-    struct plat_proc_opts o = {.argv = apt, .env = env, .stdin_data = "y\n", .stdin_len = 2,
-                               .timeout_ms = 5000};
+    struct plat_fake_proc_reply fail = {
+        .argv0 = FAKE_ABS "/usr/bin/dpkg", .exit_status = 2, .err = "dpkg: error"};
+    struct plat_proc_opts o = {
+        .argv = apt, .env = env, .stdin_data = "y\n", .stdin_len = 2, .timeout_ms = 5000};
     struct plat_proc_result r;
     const struct plat_fake_proc_call *c;
 
@@ -73,8 +73,8 @@ WT_TEST(fake_proc_unexpected_and_errors)
 WT_TEST(fake_proc_cap_and_timeout)
 {
     const char *prog[] = {FAKE_ABS "/bin/chatty", NULL};
-    struct plat_fake_proc_reply rep = {.argv0 = FAKE_ABS "/bin/chatty", .out = "0123456789",
-                                       .timed_out = 1, .term_signal = 15};
+    struct plat_fake_proc_reply rep = {
+        .argv0 = FAKE_ABS "/bin/chatty", .out = "0123456789", .timed_out = 1, .term_signal = 15};
     struct plat_proc_opts o = {.argv = prog, .stdout_max = 4};
     struct plat_proc_result r;
     WT_OK(plat_fake_proc_expect_reply(&rep));

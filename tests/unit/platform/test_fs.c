@@ -193,6 +193,5 @@ WT_TEST(fs_bad_args)
     WT_EQ_ERR(plat_fs_read_file(root, "x", NTS, 10, NULL, &len), WARD_EINVAL);
     WT_EQ_ERR(plat_fs_write_atomic(root, "x", NTS, NULL, 3, NULL), WARD_EINVAL);
     WT_EQ_ERR(plat_fs_write_atomic(root, "x", NTS, "x", 1, &a), WARD_EINVAL);
-    WT_EQ_ERR(plat_fs_read_file(wt_path("no-such-root"), "x", NTS, 10, &data, &len),
-              WARD_ENOENT);
+    WT_EQ_ERR(plat_fs_read_file(wt_path("no-such-root"), "x", NTS, 10, &data, &len), WARD_ENOENT);
 }

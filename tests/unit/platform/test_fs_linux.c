@@ -78,9 +78,8 @@ WT_TEST(fs_owner_applied_and_kept)
 {
     const char *root = wt_tmpdir();
     struct plat_fs_attrs a = {.set = PLAT_FS_ATTR_UID | PLAT_FS_ATTR_GID, .uid = 1, .gid = 2};
-    struct plat_fs_attrs byname = {.set = PLAT_FS_ATTR_OWNER | PLAT_FS_ATTR_GROUP,
-                                   .owner = "root",
-                                   .group = "0"};
+    struct plat_fs_attrs byname = {
+        .set = PLAT_FS_ATTR_OWNER | PLAT_FS_ATTR_GROUP, .owner = "root", .group = "0"};
     struct plat_fs_attrs unknown = {.set = PLAT_FS_ATTR_OWNER, .owner = "no-such-user-wtest"};
     struct plat_fs_info info;
     WT_EQ_ERR(plat_fs_write_atomic(root, "f", NTS, "x", 1, &unknown), WARD_ENOENT);

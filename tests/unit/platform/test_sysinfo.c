@@ -71,11 +71,11 @@ WT_TEST(sysinfo_osrel_malformed)
 {
     struct plat_sysinfo si;
     parse_osrel("os-release/malformed", &si);
-    WT_EQ_STR(si.os_id, "second");  /* the last assignment wins */
-    WT_EQ_STR(si.os_name, "");      /* unterminated quote */
-    WT_EQ_STR(si.os_version, "");   /* junk after the closing quote */
-    WT_EQ_STR(si.os_pretty, "");    /* unquoted blank */
-    WT_EQ_STR(si.os_build, "");     /* unescaped $ */
+    WT_EQ_STR(si.os_id, "second"); /* the last assignment wins */
+    WT_EQ_STR(si.os_name, "");     /* unterminated quote */
+    WT_EQ_STR(si.os_version, "");  /* junk after the closing quote */
+    WT_EQ_STR(si.os_pretty, "");   /* unquoted blank */
+    WT_EQ_STR(si.os_build, "");    /* unescaped $ */
 }
 
 WT_TEST(sysinfo_osrel_huge_lines)
@@ -134,26 +134,23 @@ WT_TEST(sysinfo_proc_stat)
     WT_EQ_ERR(parse_stat("proc-stat/empty-value", &bt), WARD_EPARSE);
     WT_EQ_ERR(plat_sysinfo_parse_proc_stat("btime 5", 4, &bt), WARD_ENOENT); /* cut short */
     WT_EQ_ERR(plat_sysinfo_parse_proc_stat("btime 5", 6, &bt), WARD_EPARSE);
-    WT_OK(plat_sysinfo_parse_proc_stat("btime 5", 7, &bt));                  /* no newline */
+    WT_OK(plat_sysinfo_parse_proc_stat("btime 5", 7, &bt)); /* no newline */
     WT_EQ_INT(bt, 5);
 }
 
 WT_TEST(sysinfo_machine_id)
 {
     char id[64];
-    WT_OK(plat_sysinfo_parse_machine_id("0123456789ABCDEF0123456789abcdef\n", 33, id,
-                                        sizeof(id)));
+    WT_OK(plat_sysinfo_parse_machine_id("0123456789ABCDEF0123456789abcdef\n", 33, id, sizeof(id)));
     WT_EQ_STR(id, "0123456789abcdef0123456789abcdef");
     WT_EQ_ERR(plat_sysinfo_parse_machine_id("", 0, id, sizeof(id)), WARD_EPARSE);
     WT_EQ_STR(id, "");
-    WT_EQ_ERR(plat_sysinfo_parse_machine_id("0123456789abcdef0123456789abcdeg", 32, id,
-                                            sizeof(id)),
+    WT_EQ_ERR(plat_sysinfo_parse_machine_id("0123456789abcdef0123456789abcdeg", 32, id, sizeof(id)),
               WARD_EPARSE);
-    WT_EQ_ERR(plat_sysinfo_parse_machine_id("0123456789abcdef0123456789abcdef0", 33, id,
-                                            sizeof(id)),
-              WARD_EPARSE);
-    WT_EQ_ERR(plat_sysinfo_parse_machine_id("00000000000000000000000000000000", 32, id,
-                                            sizeof(id)),
+    WT_EQ_ERR(
+        plat_sysinfo_parse_machine_id("0123456789abcdef0123456789abcdef0", 33, id, sizeof(id)),
+        WARD_EPARSE);
+    WT_EQ_ERR(plat_sysinfo_parse_machine_id("00000000000000000000000000000000", 32, id, sizeof(id)),
               WARD_EPARSE);
     WT_EQ_ERR(plat_sysinfo_parse_machine_id("x", 1, id, 8), WARD_EINVAL);
 }
@@ -163,8 +160,8 @@ WT_TEST(sysinfo_live)
     struct plat_sysinfo si;
     WT_OK(plat_sysinfo_get(NULL, &si));
     printf("host=%s os=%s/%s/%s pretty=%s build=%s kernel=%s arch=%s id=%s boot=%lld\n",
-           si.hostname, si.os_id, si.os_name, si.os_version, si.os_pretty, si.os_build,
-           si.kernel, si.arch, si.machine_id, (long long)si.boot_time);
+           si.hostname, si.os_id, si.os_name, si.os_version, si.os_pretty, si.os_build, si.kernel,
+           si.arch, si.machine_id, (long long)si.boot_time);
     WT_ASSERT(si.hostname[0] != '\0');
     WT_ASSERT(si.kernel[0] != '\0');
     WT_ASSERT(si.arch[0] != '\0');
