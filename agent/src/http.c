@@ -193,9 +193,10 @@ static int http_result(const struct agent_http_req *r, CURLcode cc, long status,
     if (r->via_proxy) {
         if (connect_code >= 300 || cc == CURLE_COULDNT_CONNECT)
             return WARD_EPROXY;
+        /* No tunnel yet: dropped by the proxy, or TLS with an https:// proxy failed. */
         if (connect_code == 0 && status == 0 &&
             (cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING ||
-             cc == CURLE_WEIRD_SERVER_REPLY))
+             cc == CURLE_WEIRD_SERVER_REPLY || http_err_from_curl(cc) == WARD_ETLS))
             return WARD_EPROXY;
     }
     return http_err_from_curl(cc);
@@ -703,10 +704,11 @@ static void http_req_finish(struct agent_http_req *r, CURLcode cc, int forced_er
 
     h->requests++;
     h->connects += (uint64_t)(num_connects > 0 ? num_connects : 0);
-    WARD_DEBUG("%s %s -> %ld in %llu ms, %zu bytes, %ld new connection(s)%s%s%s", r->method,
+    /* No %zu here: on mingw the log functions are checked as MS printf. */
+    WARD_DEBUG("%s %s -> %ld in %llu ms, %llu bytes, %ld new connection(s)%s%s%s", r->method,
                r->url_log, status, (unsigned long long)(uv_now(h->loop) - r->started_ms),
-               r->resp.len, num_connects, resp.err ? " [" : "", resp.err ? r->errbuf : "",
-               resp.err ? "]" : "");
+               (unsigned long long)r->resp.len, num_connects, resp.err ? " [" : "",
+               resp.err ? r->errbuf : "", resp.err ? "]" : "");
 
     r->cb(&resp, r->ctx);
     /* The callback may have stolen the body; resp.body is the buffer it saw. */
@@ -824,6 +826,10 @@ static int http_req_setup(struct agent_http *h, struct agent_http_req *r,
         if (h->proxy_ca_file) {
             HTTP_SETOPT(CURLOPT_PROXY_CAINFO, h->proxy_ca_file);
             HTTP_SETOPT(CURLOPT_PROXY_CAPATH, NULL);
+        } else {
+            /* The OS store (Windows; a no-op with OpenSSL elsewhere, where the system
+             * bundle is curl's default): our Windows curl has no built-in bundle path. */
+            HTTP_SETOPT(CURLOPT_PROXY_SSL_OPTIONS, (long)CURLSSLOPT_NATIVE_CA);
         }
     }
 

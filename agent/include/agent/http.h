@@ -58,7 +58,8 @@ struct agent_http_opts {
      * subdomains; a leading '.' is allowed), IP literals, or "*". NULL takes no_proxy /
      * NO_PROXY from the environment. */
     const char *no_proxy;
-    /* CA bundle that verifies an https:// proxy itself (default: the system store). */
+    /* CA bundle that verifies an https:// proxy itself (default: the system store). A TLS
+     * failure with the proxy itself is reported as WARD_EPROXY. */
     const char *proxy_ca_file;
     /* Default limits for every request; 0 selects the AGENT_HTTP_DEFAULT_* value. */
     long connect_timeout_ms;

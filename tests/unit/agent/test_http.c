@@ -232,14 +232,20 @@ static void start_https(struct peer *p, const char *cert, int require_client_cer
     peer_start(p, argv);
 }
 
-static void start_proxy(struct peer *p, const char *user, const char *password)
+static void start_proxy_tls(struct peer *p, const char *user, const char *password, int tls)
 {
-    const char *argv[12];
+    const char *argv[16];
     int i = 0;
     argv[i++] = PYTHON;
     argv[i++] = peer_script("connect_proxy.py");
     argv[i++] = "--count-file";
     argv[i++] = wt_path("proxy-count");
+    if (tls) {
+        argv[i++] = "--cert";
+        argv[i++] = pki("server.pem");
+        argv[i++] = "--key";
+        argv[i++] = pki("server.key");
+    }
     if (user) {
         argv[i++] = "--user";
         argv[i++] = user;
@@ -248,6 +254,11 @@ static void start_proxy(struct peer *p, const char *user, const char *password)
     }
     argv[i] = NULL;
     peer_start(p, argv);
+}
+
+static void start_proxy(struct peer *p, const char *user, const char *password)
+{
+    start_proxy_tls(p, user, password, 0);
 }
 
 /* CONNECT requests the proxy received, and tunnels it opened. */
@@ -853,6 +864,54 @@ WT_TEST(proxy_connect)
     WT_EQ_STR(r.body, "{\"ok\": true}");
     proxy_counts(&connects, &tunnels);
     WT_EQ_INT(connects, 1);
+    WT_EQ_INT(tunnels, 1);
+    res_free(&r);
+    peer_stop(&px);
+    peer_stop(&p);
+}
+
+WT_TEST(proxy_origin_certificate_still_checked)
+{
+    struct peer p, px;
+    struct agent_http_opts o;
+    struct res r = {0};
+    char proxy[64];
+    int connects, tunnels;
+    /* The tunnel is fine; the server at its end is not ours: a TLS error, not a proxy one. */
+    start_https(&p, "wrong-server", 0);
+    start_proxy(&px, NULL, NULL);
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", px.port);
+    o = base_opts();
+    o.proxy = proxy;
+    WT_EQ_ERR(fetch_once(&o, url(p.port, "/json"), &r), WARD_ETLS);
+    proxy_counts(&connects, &tunnels);
+    WT_EQ_INT(tunnels, 1);
+    res_free(&r);
+    peer_stop(&px);
+    peer_stop(&p);
+}
+
+WT_TEST(https_proxy)
+{
+    struct peer p, px;
+    struct agent_http_opts o;
+    struct res r = {0};
+    char proxy[64];
+    int connects, tunnels;
+    start_https(&p, "server", 0);
+    start_proxy_tls(&px, "agent", "pw", 1);
+    snprintf(proxy, sizeof(proxy), "https://agent:pw@127.0.0.1:%d", px.port);
+    o = base_opts();
+    o.proxy = proxy;
+    /* The proxy's certificate is from the test CA, which the system store lacks. */
+    WT_EQ_ERR(fetch_once(&o, url(p.port, "/json"), &r), WARD_EPROXY);
+    res_free(&r);
+    proxy_counts(&connects, &tunnels);
+    WT_EQ_INT(connects, 0);
+    o.proxy_ca_file = pki("ca.pem");
+    WT_OK(fetch_once(&o, url(p.port, "/json"), &r));
+    WT_EQ_STR(r.body, "{\"ok\": true}");
+    proxy_counts(&connects, &tunnels);
     WT_EQ_INT(tunnels, 1);
     res_free(&r);
     peer_stop(&px);

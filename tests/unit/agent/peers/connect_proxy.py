@@ -6,7 +6,8 @@ Listens on 127.0.0.1, an ephemeral port, and prints the port on stdout's first l
 when stdin reaches EOF. Each CONNECT it receives is counted; each tunnel it opens is counted
 separately, and both counts are rewritten to --count-file as "connects=N tunnels=M" so the
 test can read them. With --user U --password P it requires "Proxy-Authorization: Basic"
-with those credentials and answers 407 otherwise. Anything but CONNECT gets 405.
+with those credentials and answers 407 otherwise. Anything but CONNECT gets 405. With
+--cert/--key it is an https:// proxy (TLS between the client and the proxy).
 """
 import argparse
 import base64
@@ -14,6 +15,7 @@ import os
 import select
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 
@@ -25,10 +27,17 @@ class Proxy(socketserver.ThreadingTCPServer):
     def __init__(self, addr, handler, args):
         super().__init__(addr, handler)
         self.args = args
+        self.tls = None
+        if args.cert:
+            self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.tls.load_cert_chain(args.cert, args.key)
         self.lock = threading.Lock()
         self.connects = 0
         self.tunnels = 0
         self.save()
+
+    def handle_error(self, request, client_address):
+        print("proxy: connection error: %s" % (sys.exc_info()[1],), file=sys.stderr)
 
     def count(self, tunnel):
         with self.lock:
@@ -46,6 +55,12 @@ class Proxy(socketserver.ThreadingTCPServer):
 
 
 class Handler(socketserver.StreamRequestHandler):
+    def setup(self):
+        ctx = self.server.tls
+        if ctx is not None:
+            self.request = ctx.wrap_socket(self.request, server_side=True)
+        super().setup()
+
     def answer(self, line):
         self.wfile.write(line.encode() + b"\r\nContent-Length: 0\r\n\r\n")
         self.wfile.flush()
@@ -98,6 +113,9 @@ class Handler(socketserver.StreamRequestHandler):
                     data = s.recv(65536)
                     if not data:
                         return
+                    # TLS may hold decrypted bytes that select() cannot see.
+                    while isinstance(s, ssl.SSLSocket) and s.pending():
+                        data += s.recv(s.pending())
                     (b if s is a else a).sendall(data)
         except OSError:
             return
@@ -110,6 +128,8 @@ def main():
     ap.add_argument("--count-file", required=True)
     ap.add_argument("--user")
     ap.add_argument("--password", default="")
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
     a = ap.parse_args()
 
     srv = Proxy(("127.0.0.1", 0), Handler, a)
