@@ -1361,3 +1361,105 @@ WT_TEST(secrets_never_logged)
     peer_stop(&px);
     peer_stop(&p);
 }
+
+static void count_done(struct agent_http_response *resp, void *ctx)
+{
+    int *ok = ctx;
+    if (resp->err == 0 && resp->status == 200 && resp->body.len == 12)
+        ok[0]++;
+    ok[1]++;
+}
+
+WT_TEST(concurrent_requests)
+{
+    struct peer p;
+    struct agent_http_opts o;
+    struct agent_http_request rq;
+    struct agent_http_stats st;
+    struct t t;
+    int counts[2] = {0, 0}; /* successes, callbacks */
+    uint64_t start;
+    start_https(&p, "server", 0);
+    o = base_opts();
+    t_open(&t, &o);
+    memset(&rq, 0, sizeof(rq));
+    rq.url = url(p.port, "/json");
+    for (int i = 0; i < 24; i++)
+        WT_OK(agent_http_request(t.h, &rq, count_done, counts, NULL));
+    agent_http_get_stats(t.h, &st);
+    WT_EQ_INT(st.in_flight, 24);
+    uv_update_time(&t.loop);
+    start = uv_now(&t.loop);
+    while (counts[1] < 24 && uv_now(&t.loop) - start < 30000)
+        uv_run(&t.loop, UV_RUN_ONCE);
+    WT_EQ_INT(counts[1], 24);
+    WT_EQ_INT(counts[0], 24);
+    agent_http_get_stats(t.h, &st);
+    WT_EQ_INT(st.requests, 24);
+    WT_EQ_INT(st.in_flight, 0);
+    t_close(&t);
+    peer_stop(&p);
+}
+
+static void never_called(struct agent_http_response *resp, void *ctx)
+{
+    int *calls = ctx;
+    (void)resp;
+    (*calls)++;
+}
+
+/* Every allocation of ours that fails on the way to a started request gives WARD_ENOMEM, no
+ * callback and no leak (the ASan build checks the leaks). */
+WT_TEST(allocation_failure_sweep)
+{
+    struct agent_http_opts o = base_opts();
+    struct agent_http_request rq;
+    const char *hdrs[] = {"X-Test: 1", NULL};
+    size_t len;
+    char *pem = slurp(pki("ca.pem"), &len);
+    int completed = 0;
+    long n;
+    o.ca_file = NULL;
+    o.ca_pem = pem;
+    o.ca_pem_len = len;
+    o.extra_ca_file = pki("wrongca.pem");
+    o.proxy = "http://user:pw@127.0.0.1:1";
+    o.no_proxy = "example.com";
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "POST";
+    rq.url = "https://127.0.0.1:1/x";
+    rq.headers = hdrs;
+    rq.body = "payload payload payload";
+    rq.body_len = strlen(rq.body);
+    rq.gzip_body = 1;
+    for (n = 0; !completed; n++) {
+        struct t t;
+        int calls = 0, rc;
+        WT_ASSERT(n < 1000);
+        memset(&t, 0, sizeof(t));
+        WT_EQ_INT(uv_loop_init(&t.loop), 0);
+        WT_EQ_INT(uv_timer_init(&t.loop, &t.tick), 0);
+        ward_alloc_fail_after(n, 1);
+        rc = agent_http_new(&t.loop, &o, &t.h);
+        WT_ASSERT(rc == 0 || t.h == NULL);
+        if (rc == 0) {
+            rc = agent_http_request(t.h, &rq, never_called, &calls, NULL);
+            completed = ward_alloc_failed() == 0;
+        }
+        ward_alloc_fail_reset();
+        if (rc != 0) {
+            WT_EQ_ERR(rc, WARD_ENOMEM);
+            WT_EQ_INT(calls, 0);
+        }
+        /* A started request is canceled by the close: exactly one callback. */
+        if (t.h)
+            agent_http_close(t.h, on_closed, &t);
+        uv_close((uv_handle_t *)&t.tick, NULL);
+        WT_EQ_INT(uv_run(&t.loop, UV_RUN_DEFAULT), 0);
+        WT_EQ_INT(uv_loop_close(&t.loop), 0);
+        WT_EQ_INT(calls, rc == 0 ? 1 : 0);
+    }
+    fprintf(stderr, "allocation points swept: %ld\n", n - 1);
+    WT_ASSERT(n > 10); /* the sweep really went through the client's allocations */
+    free(pem);
+}
