@@ -15,7 +15,6 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <uv.h>
 #include <zlib.h>
 
@@ -27,6 +26,7 @@
 #include "ward/error.h"
 #include "ward/json.h"
 #include "ward/log.h"
+#include "ward/time.h"
 
 #define EXIT_OK 0
 #define EXIT_FAIL 1
@@ -216,12 +216,7 @@ static int cmd_sysinfo(struct cli *c, int argc, char **argv)
         fprintf(stderr, "ward sysinfo: %s\n", ward_strerror(rc));
         return EXIT_FAIL;
     }
-    if (si.boot_time > 0) {
-        time_t t = (time_t)si.boot_time;
-        struct tm tm;
-        if (gmtime_r(&t, &tm))
-            strftime(boot, sizeof(boot), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
+    ward_time_iso(si.boot_time, boot, sizeof(boot));
     if (has_flag(argc, argv, "--json")) {
         json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "hostname",
                               si.hostname, "os_id", si.os_id, "os_name", si.os_name, "os_version",

@@ -6,9 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "ward/error.h"
+#include "ward/time.h"
 
 int ward_log_threshold = WARD_LOG_INFO;
 
@@ -103,12 +103,7 @@ static void write_stream(FILE *f, int level, const char *tag, const char *msg, i
 {
     if (stamp) {
         char ts[32];
-        time_t now = time(NULL);
-        struct tm tm;
-        if (gmtime_r(&now, &tm))
-            strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        else
-            ts[0] = '\0';
+        ward_time_iso(ward_time_now(), ts, sizeof(ts));
         fprintf(f, "%s ", ts);
     }
     fprintf(f, "ward %s [%s] %s\n", ward_log_level_name(level), tag, msg);

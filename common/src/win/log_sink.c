@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Windows log sink: the Application Event Log through ReportEventW. Syslog and the
  * journal do not exist here and say so. */
+#include <stdio.h>
 #include <windows.h>
 
 #include "ward/error.h"
