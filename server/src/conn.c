@@ -396,7 +396,7 @@ static int on_headers_complete(http_parser *p)
     struct srv_conn *c = p->data;
     struct srv_req *r = &c->req;
     struct http_parser_url u;
-    const char *url, *v;
+    const char *v;
     size_t empty_off;
 
     if (c->last_cb == CB_NONE || hdr_put(c, "", 1))
@@ -406,36 +406,39 @@ static int on_headers_complete(http_parser *p)
         if (c->hidx[i].value == NO_VALUE)
             c->hidx[i].value = (uint32_t)empty_off;
 
-    /* Path and query, from origin-form ("/a?b") or absolute-form ("http://h/a?b"). */
-    url = hdr_str(c, r->url_off);
-    http_parser_url_init(&u);
-    if (http_parser_parse_url(url, strlen(url), p->method == HTTP_CONNECT, &u) != 0)
-        return fail_cb(c, 400);
-    r->path_off = (uint32_t)c->hdr.len;
-    if (u.field_set & (1 << UF_PATH)) {
-        if (hdr_put(c, url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len))
-            return -1;
-    } else if (hdr_put(c, p->method == HTTP_OPTIONS || p->method == HTTP_CONNECT ? "" : "/",
-                       p->method == HTTP_OPTIONS || p->method == HTTP_CONNECT ? 0 : 1)) {
-        return -1;
-    }
-    if (hdr_put(c, "", 1))
-        return -1;
-    /* Re-read url: the buffer may have moved. */
-    url = hdr_str(c, r->url_off);
-    r->query_off = (uint32_t)c->hdr.len;
-    if (u.field_set & (1 << UF_QUERY)) {
-        size_t qoff = u.field_data[UF_QUERY].off, qlen = u.field_data[UF_QUERY].len;
-        /* split_query appends to hdr, which may move url: work from a stable copy. */
+    /* Path and query, from origin-form ("/a?b") or absolute-form ("http://h/a?b"). They
+     * are appended to hdr, which holds the URL itself and may move as it grows: work from
+     * a copy of the URL. */
+    {
         char stack[512];
-        char *q = qlen < sizeof(stack) ? stack : ward_malloc(qlen + 1);
-        int rc;
-        if (!q)
+        size_t ulen = strlen(hdr_str(c, r->url_off));
+        char *url = ulen < sizeof(stack) ? stack : ward_malloc(ulen + 1);
+        int rc = -1;
+        if (!url)
             return fail_cb(c, 500);
-        memcpy(q, url + qoff, qlen);
-        rc = split_query(c, q, qlen);
-        if (q != stack)
-            ward_free(q);
+        memcpy(url, hdr_str(c, r->url_off), ulen + 1);
+        http_parser_url_init(&u);
+        if (http_parser_parse_url(url, ulen, p->method == HTTP_CONNECT, &u) != 0) {
+            rc = fail_cb(c, 400);
+            goto url_out;
+        }
+        r->path_off = (uint32_t)c->hdr.len;
+        if (u.field_set & (1 << UF_PATH)) {
+            if (hdr_put(c, url + u.field_data[UF_PATH].off, u.field_data[UF_PATH].len))
+                goto url_out;
+        } else if (p->method != HTTP_OPTIONS && p->method != HTTP_CONNECT && hdr_put(c, "/", 1)) {
+            goto url_out;
+        }
+        if (hdr_put(c, "", 1))
+            goto url_out;
+        r->query_off = (uint32_t)c->hdr.len;
+        if ((u.field_set & (1 << UF_QUERY)) &&
+            split_query(c, url + u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len))
+            goto url_out;
+        rc = 0;
+    url_out:
+        if (url != stack)
+            ward_free(url);
         if (rc)
             return -1;
     }
@@ -985,7 +988,7 @@ int srv_req_respond_json(struct srv_req *r, int status, const json_t *body,
     s = &r->conn->env->scratch;
     ward_buf_reset(s);
     if (!body || json_dump_callback(body, dump_cb, s, JSON_COMPACT) != 0) {
-        WARD_LOG_ERR(WARD_ENOMEM, "JSON response not serialized");
+        WARD_LOG_ERR(body ? WARD_ENOMEM : WARD_EINVAL, "JSON response not serialized");
         static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"\"}}";
         return srv_req_respond(r, 500, "application/json", fallback, sizeof(fallback) - 1, NULL, 0);
     }

@@ -170,6 +170,7 @@ static void handler(struct srv_req *r, void *ctx)
 static void on_engine_closed(void *arg)
 {
     (void)arg;
+    srv = NULL; /* freed */
     atomic_fetch_add(&closed_cb, 1);
 }
 
@@ -182,7 +183,7 @@ static void on_close_async(uv_async_t *a)
 static void on_done_async(uv_async_t *a)
 {
     (void)a;
-    srv_http_close(srv, on_engine_closed, NULL); /* no-op if already closing */
+    srv_http_close(srv, on_engine_closed, NULL); /* no-op if closing, NULL once closed */
     uv_close((uv_handle_t *)&done_async, NULL);
     uv_close((uv_handle_t *)&close_async, NULL);
     uv_close((uv_handle_t *)&late_timer, NULL);
@@ -1087,7 +1088,8 @@ WT_TEST(bad_listen_address)
     WT_EQ_ERR(srv_http_new(&loop, &o, &h), WARD_ECONNECT);
     uv_run(&loop, UV_RUN_DEFAULT);
     WT_EQ_INT(uv_loop_close(&loop), 0);
-    WT_EQ_ERR(srv_tls_ctx_new(wt_path("nope.pem"), pki.key, pki.ca, &ctx), WARD_ENOENT);
     SSL_CTX_free(ctx);
+    WT_EQ_ERR(srv_tls_ctx_new(wt_path("nope.pem"), pki.key, pki.ca, &ctx), WARD_ENOENT);
+    WT_ASSERT(ctx == NULL);
     srv_http_close(NULL, NULL, NULL);
 }
