@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ward-server's application layer: the data directory (CA, server certificate, command
+ * signing key, settings, database), enrollment tokens, devices, signed commands and the
+ * audit trail. The admin CLI and the `serve` loop both work through these functions on the
+ * same SQLite database (WAL), so an admin verb run while the server is up is safe.
+ */
+#ifndef SERVER_APP_H
+#define SERVER_APP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <openssl/types.h>
+#include <openssl/x509.h>
+
+struct ward_store;
+
+/* Settings kept in <data>/server.json, written by `init`. */
+struct srv_settings {
+    char listen[128];      /* "127.0.0.1:8443" */
+    char url[256];         /* what tokens carry: "https://127.0.0.1:8443" */
+    long device_cert_ttl;  /* seconds */
+    long checkin_interval; /* seconds, sent to agents */
+    long token_ttl;        /* default token lifetime, seconds */
+    long command_ttl;      /* default command lifetime, seconds */
+    long renew_grace;      /* how long a superseded certificate still works, seconds */
+};
+
+struct srv_app {
+    char *data_dir;
+    struct srv_settings settings;
+    struct ward_store *store;
+    X509 *ca_cert;
+    EVP_PKEY *ca_key;
+    char *ca_pem;
+    char ca_pin[72];
+    EVP_PKEY *command_key; /* Ed25519 */
+    char *command_pub_b64;
+};
+
+/* Options of `ward-server init`. */
+struct srv_init_opts {
+    const char *listen;       /* NULL: 127.0.0.1:8443 */
+    const char *const *names; /* DNS names / IP addresses for the server certificate */
+    size_t n_names;           /* 0: derived from the listen host (and localhost) */
+    const char *url;          /* NULL: https://<first name>:<port> */
+    long device_cert_ttl;     /* 0: 30 days */
+    long checkin_interval;    /* 0: 900 s */
+    long server_cert_ttl;     /* 0: 825 days */
+};
+
+/* Data directory files. */
+#define SRV_FILE_SETTINGS "server.json"
+#define SRV_FILE_CA_CERT "ca.pem"
+#define SRV_FILE_CA_KEY "ca.key"
+#define SRV_FILE_SERVER_CERT "server.pem"
+#define SRV_FILE_SERVER_KEY "server.key"
+#define SRV_FILE_COMMAND_KEY "command.key"
+#define SRV_FILE_DB "server.db"
+#define SRV_FILE_ADMIN_SOCK "admin.sock"
+
+/* Creates everything a first start needs in an empty (or missing) directory; refuses a
+ * directory that already holds a CA (WARD_EEXIST), so keys are never replaced by accident. */
+int srv_app_init(const char *data_dir, const struct srv_init_opts *o);
+/* Opens an initialized data directory (WARD_ENOENT if `init` never ran). */
+int srv_app_open(const char *data_dir, struct srv_app **out);
+void srv_app_close(struct srv_app *app);
+/* "<data_dir>/<name>", new (ward_free). */
+char *srv_app_path(const struct srv_app *app, const char *name);
+char *srv_path_join(const char *dir, const char *name);
+
+/* ---- audit trail -------------------------------------------------------------------- */
+/* kind: "enroll", "enroll_refused", "token_create", "token_revoke", "device_revoke",
+ * "command_send", "command_result", "renew", ... detail is a short text (never a secret). */
+int srv_event(struct srv_app *app, const char *kind, const char *device_id, const char *token_id,
+              const char *detail);
+
+/* ---- tokens --------------------------------------------------------------------------- */
+struct srv_token_opts {
+    int uses; /* 0: 1 */
+    long ttl; /* seconds; 0: settings.token_ttl */
+    const char *label;
+};
+/* Creates a token; *token_out is the full "ward1...." string (new), *id_out the id (new). */
+int srv_token_create(struct srv_app *app, const struct srv_token_opts *o, char **token_out,
+                     char **id_out);
+/* Checks and consumes one use of "<id>.<secret>" in one transaction. Errors:
+ * WARD_ENOENT (unknown id or wrong secret: token_invalid), WARD_EEXPIRED, WARD_EREVOKED,
+ * WARD_ETOOBIG (used up). *token_id (new) names the token on success and, where the id
+ * was known, on failure too (for the audit trail). */
+int srv_token_redeem(struct srv_app *app, const char *secret, char **token_id);
+int srv_token_revoke(struct srv_app *app, const char *id);
+/* Array of token objects (never secrets), new. */
+int srv_token_list(struct srv_app *app, json_t **out);
+
+/* ---- devices ---------------------------------------------------------------------------- */
+struct srv_enroll_req {
+    const char *token;
+    const char *csr_pem;
+    size_t csr_len;
+    const char *hostname;
+    const char *machine_id;
+    const char *os;
+    const char *agent_version;
+    const char *peer_addr;
+};
+/* Redeems the token, issues the device certificate, records the device. *resp is new (the
+ * 201 body of docs/protocol.md). On error *code (static) is the protocol error code. */
+int srv_enroll(struct srv_app *app, const struct srv_enroll_req *r, json_t **resp,
+               const char **code);
+
+/* Identifies a device from its verified client certificate: WARD_EREVOKED for a revoked,
+ * superseded or unknown certificate. *device_id is new. Using a renewed certificate for the
+ * first time retires the previous one. */
+int srv_device_auth(struct srv_app *app, X509 *cert, char **device_id);
+/* Check-in: records it, returns the 200 body with pending commands. */
+int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
+                const char *peer_addr, json_t **resp);
+/* Renewal with a CSR: new certificate, the old one valid for settings.renew_grace. */
+int srv_renew(struct srv_app *app, const char *device_id, const char *csr_pem, size_t len,
+              json_t **resp, const char **code);
+/* Stores command results; *resp is {"ack": [...], "rejected": [...]}. */
+int srv_results(struct srv_app *app, const char *device_id, const json_t *req, json_t **resp);
+/* 1 if the device has a queued, unexpired command with seq > seq_high. */
+int srv_has_pending(struct srv_app *app, const char *device_id, long long seq_high);
+
+int srv_device_list(struct srv_app *app, json_t **out);
+int srv_device_show(struct srv_app *app, const char *device_id, json_t **out);
+int srv_device_revoke(struct srv_app *app, const char *device_id);
+/* Accepts a full device id or a unique prefix of at least 4 characters. *out new. */
+int srv_device_resolve(struct srv_app *app, const char *id_or_prefix, char **out);
+
+/* ---- commands --------------------------------------------------------------------------- */
+/* Signs and queues a command; params is borrowed (an object, may be NULL). *out is the
+ * command object (id, seq, type, expires_at), new. */
+int srv_command_send(struct srv_app *app, const char *device_id, const char *type, json_t *params,
+                     long ttl, json_t **out);
+/* Commands, newest first; device_id NULL for all. */
+int srv_command_list(struct srv_app *app, const char *device_id, json_t **out);
+
+/* ---- time ----------------------------------------------------------------------------- */
+/* ISO 8601 UTC ("2026-11-28T10:00:00Z") into out (>= 21 bytes); "" for 0. */
+void srv_time_iso(int64_t t, char *out, size_t outlen);
+int64_t srv_now(void);
+
+#endif

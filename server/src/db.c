@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ward-server's schema. Times are Unix seconds (UTC). Tokens keep only SHA-256 of their
+ * secret. Each device has its current certificate serial and, after a renewal, the previous
+ * one with the time until which it still works. Commands carry the exact signed envelope
+ * they were issued with, so a re-delivery is byte-identical. Events are the audit trail.
+ * Never edit a shipped migration; append a new one.
+ */
+#include "server/db.h"
+
+#include "ward/store.h"
+
+static const struct ward_migration migrations[] = {
+    {1, "CREATE TABLE tokens ("
+        "  id TEXT PRIMARY KEY,"
+        "  secret_hash BLOB NOT NULL,"
+        "  label TEXT,"
+        "  created_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  uses_allowed INTEGER NOT NULL,"
+        "  uses INTEGER NOT NULL DEFAULT 0,"
+        "  revoked_at INTEGER);"
+        "CREATE TABLE devices ("
+        "  device_id TEXT PRIMARY KEY,"
+        "  hostname TEXT, machine_id TEXT, os TEXT, agent_version TEXT,"
+        "  enrolled_at INTEGER NOT NULL,"
+        "  token_id TEXT,"
+        "  cert_serial TEXT NOT NULL,"
+        "  cert_not_after INTEGER NOT NULL,"
+        "  prev_cert_serial TEXT,"
+        "  prev_valid_until INTEGER,"
+        "  last_checkin INTEGER,"
+        "  last_addr TEXT,"
+        "  checkins INTEGER NOT NULL DEFAULT 0,"
+        "  seq_high INTEGER NOT NULL DEFAULT 0,"
+        "  next_seq INTEGER NOT NULL DEFAULT 1,"
+        "  revoked_at INTEGER);"
+        "CREATE INDEX devices_cert ON devices(cert_serial);"
+        "CREATE TABLE certs ("
+        "  serial TEXT PRIMARY KEY,"
+        "  device_id TEXT NOT NULL REFERENCES devices(device_id),"
+        "  not_before INTEGER NOT NULL,"
+        "  not_after INTEGER NOT NULL,"
+        "  issued_at INTEGER NOT NULL,"
+        "  revoked_at INTEGER);"
+        "CREATE TABLE commands ("
+        "  command_id TEXT PRIMARY KEY,"
+        "  device_id TEXT NOT NULL REFERENCES devices(device_id),"
+        "  seq INTEGER NOT NULL,"
+        "  type TEXT NOT NULL,"
+        "  params TEXT NOT NULL,"
+        "  issued_at INTEGER NOT NULL,"
+        "  expires_at INTEGER NOT NULL,"
+        "  envelope TEXT NOT NULL,"
+        "  status TEXT NOT NULL DEFAULT 'queued',"
+        "  delivered_at INTEGER,"
+        "  finished_at INTEGER,"
+        "  result TEXT,"
+        "  UNIQUE(device_id, seq));"
+        "CREATE INDEX commands_pending ON commands(device_id, status, seq);"
+        "CREATE TABLE events ("
+        "  id INTEGER PRIMARY KEY,"
+        "  at INTEGER NOT NULL,"
+        "  kind TEXT NOT NULL,"
+        "  device_id TEXT,"
+        "  token_id TEXT,"
+        "  detail TEXT);"},
+};
+
+int srv_db_open(const char *path, struct ward_store **out)
+{
+    int rc = ward_store_open(path, migrations, sizeof(migrations) / sizeof(migrations[0]), out);
+    /* WAL with synchronous=NORMAL: a commit is durable against a process crash (kill -9) at
+     * once and against power loss at the next checkpoint; without it every check-in would
+     * wait for an fsync. */
+    if (rc == 0 && (rc = ward_store_exec(*out, "PRAGMA synchronous=NORMAL")) != 0) {
+        ward_store_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}

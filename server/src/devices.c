@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Devices: enrollment (token redeemed, device certificate issued from the device's own CSR,
+ * all in one transaction so a failed enrollment consumes nothing), identification from the
+ * verified client certificate (current or, within the grace period, previous serial; never
+ * a revoked one), check-in with pending commands, renewal, and command results.
+ */
+#define WARD_LOG_TAG "srv-device"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/app.h"
+#include "server/pki.h"
+#include "ward/alloc.h"
+#include "ward/crypto.h"
+#include "ward/error.h"
+#include "ward/json.h"
+#include "ward/log.h"
+#include "ward/store.h"
+
+#define MAX_COMMANDS_PER_CHECKIN 100
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* Only EC P-256 device keys are accepted: what ward generates, and what the TLS stack and
+ * the documentation promise. */
+static int csr_key_ok(X509_REQ *req)
+{
+    EVP_PKEY *pub = ward_csr_pubkey(req);
+    char group[64];
+    size_t glen = 0;
+    if (!pub || !EVP_PKEY_is_a(pub, "EC"))
+        return 0;
+    if (!EVP_PKEY_get_group_name(pub, group, sizeof(group), &glen))
+        return 0;
+    return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
+}
+
+static int new_id(const char *prefix, char *out, size_t outlen)
+{
+    uint8_t b[12];
+    char hex[2 * sizeof(b) + 1];
+    int rc = ward_random_bytes(b, sizeof(b));
+    if (rc == 0)
+        rc = ward_hex_encode(b, sizeof(b), hex, sizeof(hex));
+    if (rc == 0)
+        snprintf(out, outlen, "%s%s", prefix, hex);
+    return rc;
+}
+
+/* Issues a client certificate for device_id from the CSR's key; fills serial and validity. */
+static int issue_device_cert(struct srv_app *app, X509_REQ *req, const char *device_id, X509 **cert,
+                             char **serial, time_t *nb, time_t *na)
+{
+    int rc = srv_pki_issue(app->ca_cert, app->ca_key, ward_csr_pubkey(req), device_id, NULL, 0,
+                           app->settings.device_cert_ttl, cert);
+    if (rc == 0)
+        rc = ward_x509_serial_hex(*cert, serial);
+    if (rc == 0)
+        rc = ward_x509_validity(*cert, nb, na);
+    return rc;
+}
+
+static int insert_cert(struct srv_app *app, const char *serial, const char *device_id, time_t nb,
+                       time_t na)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ward_store_prepare(app->store,
+                                "INSERT INTO certs(serial, device_id, not_before, not_after,"
+                                " issued_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                                &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)nb);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)na);
+    sqlite3_bind_int64(st, 5, srv_now());
+    rc = ward_store_step(app->store, st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static const char *token_code(int rc)
+{
+    switch (rc) {
+    case WARD_EEXPIRED:
+        return "token_expired";
+    case WARD_EREVOKED:
+        return "token_revoked";
+    case WARD_ETOOBIG:
+        return "token_used_up";
+    case WARD_ENOENT:
+        return "token_invalid";
+    default:
+        return "internal";
+    }
+}
+
+int srv_enroll(struct srv_app *app, const struct srv_enroll_req *r, json_t **resp,
+               const char **code)
+{
+    X509_REQ *req = NULL;
+    X509 *cert = NULL;
+    char device_id[64], *token_id = NULL, *serial = NULL, *pem = NULL;
+    char now_iso[32], detail[160];
+    sqlite3_stmt *st = NULL;
+    time_t nb = 0, na = 0;
+    int in_tx = 0, rc;
+
+    *resp = NULL;
+    *code = "internal";
+    rc = ward_csr_parse(r->csr_pem, r->csr_len, &req);
+    if (rc != 0 || !csr_key_ok(req)) {
+        *code = "bad_csr";
+        rc = rc ? rc : WARD_EINVAL;
+        goto out;
+    }
+    if ((rc = ward_store_begin(app->store)) != 0)
+        goto out;
+    in_tx = 1;
+    rc = srv_token_redeem(app, r->token, &token_id);
+    if (rc != 0) {
+        *code = token_code(rc);
+        ward_store_rollback(app->store);
+        in_tx = 0;
+        snprintf(detail, sizeof(detail), "%s from %s", *code, r->peer_addr ? r->peer_addr : "?");
+        srv_event(app, "enroll_refused", NULL, token_id, detail);
+        goto out;
+    }
+    if ((rc = new_id("d-", device_id, sizeof(device_id))) != 0 ||
+        (rc = issue_device_cert(app, req, device_id, &cert, &serial, &nb, &na)) != 0)
+        goto out;
+    rc = ward_store_prepare(app->store,
+                            "INSERT INTO devices(device_id, hostname, machine_id, os,"
+                            " agent_version, enrolled_at, token_id, cert_serial, cert_not_after,"
+                            " last_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            &st);
+    if (rc != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->hostname, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, r->machine_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, r->os, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, r->agent_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, srv_now());
+    sqlite3_bind_text(st, 7, token_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)na);
+    sqlite3_bind_text(st, 10, r->peer_addr, -1, SQLITE_STATIC);
+    if ((rc = ward_store_step(app->store, st)) != 0 ||
+        (rc = insert_cert(app, serial, device_id, nb, na)) != 0)
+        goto out;
+    snprintf(detail, sizeof(detail), "serial %s, host %s", serial, r->hostname ? r->hostname : "?");
+    if ((rc = srv_event(app, "enroll", device_id, token_id, detail)) != 0 ||
+        (rc = ward_x509_to_pem(cert, &pem, NULL)) != 0)
+        goto out;
+    srv_time_iso(srv_now(), now_iso, sizeof(now_iso));
+    *resp = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "device_id", device_id, "certificate",
+                      pem, "ca", app->ca_pem, "command_key", app->command_pub_b64, "server_url",
+                      app->settings.url, "checkin_interval",
+                      (json_int_t)app->settings.checkin_interval, "server_time", now_iso);
+    if (!*resp) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    if ((rc = ward_store_commit(app->store)) != 0) {
+        json_decref(*resp);
+        *resp = NULL;
+        goto out;
+    }
+    in_tx = 0;
+    WARD_INFO("enrolled %s (%s) with token %s", device_id, r->hostname ? r->hostname : "?",
+              token_id);
+out:
+    if (in_tx)
+        ward_store_rollback(app->store);
+    sqlite3_finalize(st);
+    X509_REQ_free(req);
+    X509_free(cert);
+    ward_free(token_id);
+    ward_free(serial);
+    ward_free(pem);
+    return rc;
+}
+
+int srv_device_auth(struct srv_app *app, X509 *cert, char **device_id)
+{
+    char *serial = NULL, *cn = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *device_id = NULL;
+    if (!cert)
+        return WARD_EACCES;
+    if ((rc = ward_x509_serial_hex(cert, &serial)) != 0 ||
+        (rc = ward_x509_subject_cn(cert, &cn)) != 0)
+        goto out;
+    rc = ward_store_prepare(app->store,
+                            "SELECT device_id, cert_serial, prev_cert_serial, prev_valid_until,"
+                            " revoked_at FROM devices WHERE cert_serial = ?1 OR"
+                            " prev_cert_serial = ?1",
+                            &st);
+    if (rc != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    rc = ward_store_step(app->store, st);
+    if (rc != WARD_STORE_ROW) {
+        rc = rc == 0 ? WARD_EREVOKED : rc;
+        goto out;
+    }
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL || strcmp(col_text(st, 0), cn) != 0) {
+        rc = WARD_EREVOKED;
+        goto out;
+    }
+    if (strcmp(col_text(st, 1), serial) != 0 && sqlite3_column_int64(st, 3) <= srv_now()) {
+        rc = WARD_EREVOKED; /* a superseded certificate past its grace period */
+        goto out;
+    }
+    *device_id = ward_strdup(col_text(st, 0));
+    rc = *device_id ? 0 : WARD_ENOMEM;
+    if (rc == 0 && strcmp(col_text(st, 1), serial) == 0 &&
+        sqlite3_column_type(st, 2) != SQLITE_NULL) {
+        /* First use of a renewed certificate retires the previous one at once. */
+        sqlite3_finalize(st);
+        st = NULL;
+        rc = ward_store_prepare(app->store,
+                                "UPDATE devices SET prev_cert_serial = NULL,"
+                                " prev_valid_until = NULL WHERE device_id = ?1",
+                                &st);
+        if (rc == 0) {
+            sqlite3_bind_text(st, 1, *device_id, -1, SQLITE_STATIC);
+            rc = ward_store_step(app->store, st);
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    ward_free(serial);
+    ward_free(cn);
+    if (rc != 0) {
+        ward_free(*device_id);
+        *device_id = NULL;
+    }
+    return rc;
+}
+
+/* Pending commands for the device above seq_high, oldest first, marked delivered. */
+static int pending_commands(struct srv_app *app, const char *device_id, long long seq_high,
+                            json_t *arr)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t now = srv_now();
+    int rc = ward_store_prepare(app->store,
+                                "SELECT envelope FROM commands WHERE device_id = ?1 AND seq > ?2"
+                                " AND status IN ('queued', 'delivered') AND expires_at > ?3"
+                                " ORDER BY seq LIMIT ?4",
+                                &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seq_high);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int(st, 4, MAX_COMMANDS_PER_CHECKIN);
+    while ((rc = ward_store_step(app->store, st)) == WARD_STORE_ROW) {
+        const char *env = col_text(st, 0);
+        json_t *e = json_loads(env, 0, NULL);
+        if (!e || json_array_append_new(arr, e) != 0) {
+            rc = WARD_ENOMEM;
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != 0 || json_array_size(arr) == 0)
+        return rc;
+    rc = ward_store_prepare(app->store,
+                            "UPDATE commands SET status = 'delivered', delivered_at = ?3"
+                            " WHERE device_id = ?1 AND seq > ?2 AND status = 'queued'"
+                            " AND expires_at > ?3",
+                            &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seq_high);
+    sqlite3_bind_int64(st, 3, now);
+    rc = ward_store_step(app->store, st);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
+                const char *peer_addr, json_t **resp)
+{
+    const char *version = NULL, *hostname = NULL;
+    long long seq_high = 0;
+    sqlite3_stmt *st = NULL;
+    json_t *cmds = NULL;
+    char now_iso[32];
+    int64_t now = srv_now(), not_after = 0;
+    int rc;
+
+    *resp = NULL;
+    /* Optional fields; a wrong type is the agent's bug, reported as bad_request upstream. */
+    if ((rc = ward_json_get_int(req, "$", "seq_high", 0, 0, INT64_MAX, &seq_high, NULL)) != 0 ||
+        (rc = ward_json_get_str(req, "$", "agent_version", 0, &version, NULL)) != 0 ||
+        (rc = ward_json_get_str(req, "$", "hostname", 0, &hostname, NULL)) != 0)
+        return WARD_EINVAL;
+    cmds = json_array();
+    if (!cmds)
+        return WARD_ENOMEM;
+    if ((rc = ward_store_begin(app->store)) != 0)
+        goto out;
+    rc = ward_store_prepare(app->store,
+                            "UPDATE devices SET last_checkin = ?2, last_addr = ?3,"
+                            " checkins = checkins + 1, seq_high = MAX(seq_high, ?4),"
+                            " agent_version = COALESCE(?5, agent_version),"
+                            " hostname = COALESCE(?6, hostname) WHERE device_id = ?1"
+                            " RETURNING cert_not_after",
+                            &st);
+    if (rc != 0)
+        goto fail;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_text(st, 3, peer_addr, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, seq_high);
+    sqlite3_bind_text(st, 5, version, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, hostname, -1, SQLITE_STATIC);
+    rc = ward_store_step(app->store, st);
+    if (rc == WARD_STORE_ROW) {
+        not_after = sqlite3_column_int64(st, 0);
+        rc = ward_store_step(app->store, st);
+    } else if (rc == 0) {
+        rc = WARD_EREVOKED;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != 0)
+        goto fail;
+    if ((rc = pending_commands(app, device_id, seq_high, cmds)) != 0)
+        goto fail;
+    if ((rc = ward_store_commit(app->store)) != 0)
+        goto fail;
+    srv_time_iso(now, now_iso, sizeof(now_iso));
+    *resp =
+        json_pack("{s:I, s:s, s:O, s:b}", "checkin_interval",
+                  (json_int_t)app->settings.checkin_interval, "server_time", now_iso, "commands",
+                  cmds, "renew", not_after - now < app->settings.device_cert_ttl / 3);
+    rc = *resp ? 0 : WARD_ENOMEM;
+    goto out;
+fail:
+    ward_store_rollback(app->store);
+out:
+    json_decref(cmds);
+    return rc;
+}
+
+int srv_has_pending(struct srv_app *app, const char *device_id, long long seq_high)
+{
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (ward_store_prepare(app->store,
+                           "SELECT 1 FROM commands WHERE device_id = ?1 AND seq > ?2 AND"
+                           " status IN ('queued', 'delivered') AND expires_at > ?3 LIMIT 1",
+                           &st) != 0)
+        return 0;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, seq_high);
+    sqlite3_bind_int64(st, 3, srv_now());
+    found = ward_store_step(app->store, st) == WARD_STORE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
+int srv_renew(struct srv_app *app, const char *device_id, const char *csr_pem, size_t len,
+              json_t **resp, const char **code)
+{
+    X509_REQ *req = NULL;
+    X509 *cert = NULL;
+    char *serial = NULL, *pem = NULL;
+    sqlite3_stmt *st = NULL;
+    time_t nb = 0, na = 0;
+    int in_tx = 0, rc;
+
+    *resp = NULL;
+    *code = "internal";
+    rc = ward_csr_parse(csr_pem, len, &req);
+    if (rc != 0 || !csr_key_ok(req)) {
+        *code = "bad_csr";
+        rc = rc ? rc : WARD_EINVAL;
+        goto out;
+    }
+    if ((rc = issue_device_cert(app, req, device_id, &cert, &serial, &nb, &na)) != 0 ||
+        (rc = ward_x509_to_pem(cert, &pem, NULL)) != 0 || (rc = ward_store_begin(app->store)) != 0)
+        goto out;
+    in_tx = 1;
+    rc = ward_store_prepare(app->store,
+                            "UPDATE devices SET prev_cert_serial = cert_serial,"
+                            " prev_valid_until = ?2, cert_serial = ?3, cert_not_after = ?4"
+                            " WHERE device_id = ?1 AND revoked_at IS NULL",
+                            &st);
+    if (rc != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, srv_now() + app->settings.renew_grace);
+    sqlite3_bind_text(st, 3, serial, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)na);
+    if ((rc = ward_store_step(app->store, st)) != 0)
+        goto out;
+    if (sqlite3_changes(ward_store_db(app->store)) != 1) {
+        rc = WARD_EREVOKED;
+        *code = "device_revoked";
+        goto out;
+    }
+    if ((rc = insert_cert(app, serial, device_id, nb, na)) != 0 ||
+        (rc = srv_event(app, "renew", device_id, NULL, serial)) != 0)
+        goto out;
+    *resp = json_pack("{s:s, s:s}", "certificate", pem, "ca", app->ca_pem);
+    if (!*resp) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    if ((rc = ward_store_commit(app->store)) != 0) {
+        json_decref(*resp);
+        *resp = NULL;
+        goto out;
+    }
+    in_tx = 0;
+    WARD_INFO("renewed certificate of %s: serial %s", device_id, serial);
+out:
+    if (in_tx)
+        ward_store_rollback(app->store);
+    sqlite3_finalize(st);
+    X509_REQ_free(req);
+    X509_free(cert);
+    ward_free(serial);
+    ward_free(pem);
+    return rc;
+}
+
+static int is_final_status(const char *s)
+{
+    return strcmp(s, "succeeded") == 0 || strcmp(s, "failed") == 0 || strcmp(s, "rejected") == 0 ||
+           strcmp(s, "interrupted") == 0;
+}
+
+/* Stores one result: 0 when stored now or before (never overwritten), WARD_ENOENT when the
+ * command is not this device's, WARD_EINVAL when the entry is malformed. */
+static int store_result(struct srv_app *app, const char *device_id, json_t *res,
+                        const char **command_id)
+{
+    const char *status = NULL, *cur;
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    int rc;
+
+    *command_id = NULL;
+    if (ward_json_get_str(res, NULL, "command_id", WARD_JSON_REQUIRED, command_id, NULL) != 0 ||
+        ward_json_get_str(res, NULL, "status", WARD_JSON_REQUIRED, &status, NULL) != 0 ||
+        !is_final_status(status))
+        return WARD_EINVAL;
+    rc = ward_store_prepare(app->store,
+                            "SELECT status FROM commands WHERE command_id = ?1 AND"
+                            " device_id = ?2",
+                            &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, *command_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, device_id, -1, SQLITE_STATIC);
+    rc = ward_store_step(app->store, st);
+    if (rc != WARD_STORE_ROW) {
+        sqlite3_finalize(st);
+        return rc == 0 ? WARD_ENOENT : rc;
+    }
+    cur = col_text(st, 0);
+    if (is_final_status(cur)) {
+        sqlite3_finalize(st); /* already stored: acknowledged again, not overwritten */
+        return 0;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = ward_json_dumps(res, WARD_JSON_SORT_KEYS, &text, NULL)) != 0)
+        return rc;
+    rc = ward_store_prepare(app->store,
+                            "UPDATE commands SET status = ?3, finished_at = ?4, result = ?5"
+                            " WHERE command_id = ?1 AND device_id = ?2",
+                            &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, *command_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, srv_now());
+        sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+        rc = ward_store_step(app->store, st);
+    }
+    sqlite3_finalize(st);
+    ward_free(text);
+    if (rc == 0) {
+        char detail[96];
+        snprintf(detail, sizeof(detail), "%s %s", *command_id, status);
+        rc = srv_event(app, "command_result", device_id, NULL, detail);
+    }
+    return rc;
+}
+
+int srv_results(struct srv_app *app, const char *device_id, const json_t *req, json_t **resp)
+{
+    json_t *results = NULL, *ack = json_array(), *rejected = json_array(), *res;
+    size_t i;
+    int rc;
+
+    *resp = NULL;
+    if (!ack || !rejected) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    if (ward_json_get_array(req, "$", "results", WARD_JSON_REQUIRED, &results, NULL) != 0) {
+        rc = WARD_EINVAL;
+        goto out;
+    }
+    if ((rc = ward_store_begin(app->store)) != 0)
+        goto out;
+    json_array_foreach(results, i, res)
+    {
+        const char *id = NULL;
+        int r = json_is_object(res) ? store_result(app, device_id, res, &id) : WARD_EINVAL;
+        if (r == 0) {
+            json_array_append_new(ack, json_string(id));
+        } else if (r == WARD_ENOENT || r == WARD_EINVAL) {
+            if (id)
+                json_array_append_new(rejected, json_string(id));
+        } else {
+            rc = r;
+            ward_store_rollback(app->store);
+            goto out;
+        }
+    }
+    if ((rc = ward_store_commit(app->store)) != 0)
+        goto out;
+    *resp = json_pack("{s:O, s:O}", "ack", ack, "rejected", rejected);
+    rc = *resp ? 0 : WARD_ENOMEM;
+out:
+    json_decref(ack);
+    json_decref(rejected);
+    return rc;
+}
+
+static json_t *device_row(sqlite3_stmt *st)
+{
+    char enrolled[32], last[32], na[32], revoked[32];
+    srv_time_iso(sqlite3_column_int64(st, 4), enrolled, sizeof(enrolled));
+    srv_time_iso(sqlite3_column_int64(st, 5), last, sizeof(last));
+    srv_time_iso(sqlite3_column_int64(st, 7), na, sizeof(na));
+    srv_time_iso(sqlite3_column_int64(st, 8), revoked, sizeof(revoked));
+    return json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s, s:s, s:s?, s:I, s:I, s:s?, s:s?}",
+                     "device_id", col_text(st, 0), "hostname", col_text(st, 1), "os",
+                     col_text(st, 2), "agent_version", col_text(st, 3), "enrolled_at", enrolled,
+                     "last_checkin", last[0] ? last : NULL, "cert_serial", col_text(st, 6),
+                     "cert_not_after", na, "revoked_at", revoked[0] ? revoked : NULL, "checkins",
+                     (json_int_t)sqlite3_column_int64(st, 9), "pending_commands",
+                     (json_int_t)sqlite3_column_int64(st, 10), "machine_id", col_text(st, 11),
+                     "last_addr", col_text(st, 12));
+}
+
+#define DEVICE_COLUMNS                                                                             \
+    "d.device_id, d.hostname, d.os, d.agent_version, d.enrolled_at, d.last_checkin,"               \
+    " d.cert_serial, d.cert_not_after, d.revoked_at, d.checkins,"                                  \
+    " (SELECT COUNT(*) FROM commands c WHERE c.device_id = d.device_id AND"                        \
+    "  c.status IN ('queued', 'delivered')), d.machine_id, d.last_addr"
+
+int srv_device_list(struct srv_app *app, json_t **out)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    int rc;
+
+    *out = NULL;
+    if (!arr)
+        return WARD_ENOMEM;
+    rc = ward_store_prepare(app->store,
+                            "SELECT " DEVICE_COLUMNS " FROM devices d ORDER BY d.enrolled_at,"
+                            " d.device_id",
+                            &st);
+    while (rc == 0 && (rc = ward_store_step(app->store, st)) == WARD_STORE_ROW) {
+        json_t *d = device_row(st);
+        if (!d || json_array_append_new(arr, d) != 0)
+            rc = WARD_ENOMEM;
+        else
+            rc = 0;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0)
+        *out = arr;
+    else
+        json_decref(arr);
+    return rc;
+}
+
+int srv_device_resolve(struct srv_app *app, const char *id, char **out)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = strlen(id);
+    int rc, matches = 0;
+
+    *out = NULL;
+    if (n < 4)
+        return WARD_EINVAL;
+    rc = ward_store_prepare(app->store,
+                            "SELECT device_id FROM devices WHERE device_id = ?1 OR"
+                            " substr(device_id, 1, ?2) = ?1 ORDER BY device_id = ?1 DESC LIMIT 2",
+                            &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)n);
+    while ((rc = ward_store_step(app->store, st)) == WARD_STORE_ROW) {
+        if (matches == 0) {
+            *out = ward_strdup(col_text(st, 0));
+            if (!*out) {
+                rc = WARD_ENOMEM;
+                break;
+            }
+            if (strcmp(*out, id) == 0) {
+                rc = 0;
+                matches = 1;
+                break;
+            }
+        }
+        matches++;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0 && matches != 1)
+        rc = matches == 0 ? WARD_ENOENT : WARD_EBUSY; /* EBUSY: ambiguous prefix */
+    if (rc != 0) {
+        ward_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int srv_device_show(struct srv_app *app, const char *device_id, json_t **out)
+{
+    sqlite3_stmt *st = NULL;
+    json_t *d = NULL, *certs = NULL, *events = NULL;
+    int rc;
+
+    *out = NULL;
+    rc = ward_store_prepare(app->store,
+                            "SELECT " DEVICE_COLUMNS " FROM devices d WHERE d.device_id = ?1", &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    rc = ward_store_step(app->store, st);
+    if (rc == WARD_STORE_ROW) {
+        d = device_row(st);
+        rc = d ? 0 : WARD_ENOMEM;
+    } else if (rc == 0) {
+        rc = WARD_ENOENT;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != 0)
+        goto out;
+    certs = json_array();
+    events = json_array();
+    if (!certs || !events) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    rc = ward_store_prepare(app->store,
+                            "SELECT serial, not_before, not_after, revoked_at FROM certs WHERE"
+                            " device_id = ?1 ORDER BY issued_at DESC, not_after DESC",
+                            &st);
+    if (rc != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    while ((rc = ward_store_step(app->store, st)) == WARD_STORE_ROW) {
+        char nb[32], na[32];
+        srv_time_iso(sqlite3_column_int64(st, 1), nb, sizeof(nb));
+        srv_time_iso(sqlite3_column_int64(st, 2), na, sizeof(na));
+        json_array_append_new(certs, json_pack("{s:s, s:s, s:s, s:b}", "serial", col_text(st, 0),
+                                               "not_before", nb, "not_after", na, "revoked",
+                                               sqlite3_column_type(st, 3) != SQLITE_NULL));
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != 0)
+        goto out;
+    rc = ward_store_prepare(app->store,
+                            "SELECT at, kind, detail FROM events WHERE device_id = ?1"
+                            " ORDER BY id DESC LIMIT 20",
+                            &st);
+    if (rc != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    while ((rc = ward_store_step(app->store, st)) == WARD_STORE_ROW) {
+        char at[32];
+        srv_time_iso(sqlite3_column_int64(st, 0), at, sizeof(at));
+        json_array_append_new(events, json_pack("{s:s, s:s, s:s?}", "at", at, "kind",
+                                                col_text(st, 1), "detail", col_text(st, 2)));
+    }
+    if (rc != 0)
+        goto out;
+    json_object_set(d, "certificates", certs);
+    json_object_set(d, "events", events);
+    *out = d;
+    d = NULL;
+out:
+    sqlite3_finalize(st);
+    json_decref(d);
+    json_decref(certs);
+    json_decref(events);
+    return rc;
+}
+
+int srv_device_revoke(struct srv_app *app, const char *device_id)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t now = srv_now();
+    int rc = ward_store_begin(app->store);
+    if (rc != 0)
+        return rc;
+    rc = ward_store_prepare(app->store,
+                            "UPDATE devices SET revoked_at = ?2 WHERE device_id = ?1 AND"
+                            " revoked_at IS NULL",
+                            &st);
+    if (rc != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    if ((rc = ward_store_step(app->store, st)) != 0)
+        goto out;
+    if (sqlite3_changes(ward_store_db(app->store)) == 0) {
+        rc = WARD_ENOENT;
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = ward_store_prepare(app->store,
+                            "UPDATE certs SET revoked_at = ?2 WHERE device_id = ?1 AND"
+                            " revoked_at IS NULL",
+                            &st);
+    if (rc != 0)
+        goto out;
+    sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    if ((rc = ward_store_step(app->store, st)) != 0 ||
+        (rc = srv_event(app, "device_revoke", device_id, NULL, NULL)) != 0)
+        goto out;
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = ward_store_commit(app->store);
+out:
+    sqlite3_finalize(st);
+    if (rc != 0)
+        ward_store_rollback(app->store);
+    return rc;
+}

@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The `ward-server` command line: `init` and `serve`, and the admin verbs (tokens, devices,
+ * commands, wake) that work on the data directory's database directly, so they run the
+ * same whether or not the server is up. Tables for people; --json for scripts. Exit status
+ * 0 on success, 1 with one line on stderr on failure, 2 for usage errors.
+ */
+#define WARD_LOG_TAG "srv-cli"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "server/app.h"
+#include "server/serve.h"
+#include "ward/alloc.h"
+#include "ward/config.h"
+#include "ward/error.h"
+#include "ward/json.h"
+#include "ward/log.h"
+
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+#define DEFAULT_DATA_DIR "/var/lib/ward-server"
+#define MAX_NAMES 16
+#define MAX_PARAMS 32
+
+struct cli {
+    const char *data_dir;
+    int json;
+    int argc;
+    char **argv; /* the verb's arguments, flags removed as they are consumed */
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ward-server [--data-dir DIR] [--json] [-v] <verb> [args]\n\n"
+            "  init [--listen HOST:PORT] [--name DNS-OR-IP]... [--url URL]\n"
+            "       [--device-cert-ttl DUR] [--checkin-interval DUR]\n"
+            "  serve [--listen HOST:PORT]\n"
+            "  token create [--uses N] [--ttl DUR] [--label TEXT]\n"
+            "  token list | token revoke ID\n"
+            "  devices list\n"
+            "  device show DEVICE | device revoke DEVICE\n"
+            "  command send DEVICE TYPE [--param KEY=VALUE]... [--ttl DUR]\n"
+            "  commands list [DEVICE]\n"
+            "  wake DEVICE\n\n"
+            "DUR is seconds or a number with s, m, h or d. DEVICE may be a unique prefix.\n"
+            "default data directory: %s\n",
+            DEFAULT_DATA_DIR);
+}
+
+static int fail(const char *what, int rc)
+{
+    fprintf(stderr, "ward-server: %s: %s\n", what, ward_strerror(rc));
+    return EXIT_FAIL;
+}
+
+static int parse_duration(const char *s, long *out)
+{
+    char *end;
+    long mult = 1, v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || v <= 0)
+        return WARD_EINVAL;
+    if (*end) {
+        if (end[1])
+            return WARD_EINVAL;
+        switch (*end) {
+        case 's':
+            mult = 1;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'd':
+            mult = 86400;
+            break;
+        default:
+            return WARD_EINVAL;
+        }
+    }
+    if (v > 100L * 365 * 86400 / mult)
+        return WARD_EINVAL;
+    *out = v * mult;
+    return 0;
+}
+
+/* Takes "--name VALUE" / "--name=VALUE" out of the argument list. Returns 1 when found. */
+static int take_opt(struct cli *c, const char *name, const char **value)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < c->argc; i++) {
+        const char *a = c->argv[i];
+        int used;
+        if (strncmp(a, name, n) != 0)
+            continue;
+        if (a[n] == '=') {
+            *value = a + n + 1;
+            used = 1;
+        } else if (a[n] == '\0' && i + 1 < c->argc) {
+            *value = c->argv[i + 1];
+            used = 2;
+        } else {
+            continue;
+        }
+        memmove(&c->argv[i], &c->argv[i + used], (size_t)(c->argc - i - used) * sizeof(char *));
+        c->argc -= used;
+        return 1;
+    }
+    return 0;
+}
+
+static int take_flag(struct cli *c, const char *name)
+{
+    for (int i = 0; i < c->argc; i++) {
+        if (strcmp(c->argv[i], name) == 0) {
+            memmove(&c->argv[i], &c->argv[i + 1], (size_t)(c->argc - i - 1) * sizeof(char *));
+            c->argc--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Any flag left over is a typo the user should hear about. */
+static int no_leftover_flags(struct cli *c, const char *verb)
+{
+    for (int i = 0; i < c->argc; i++) {
+        if (c->argv[i][0] == '-' && c->argv[i][1]) {
+            fprintf(stderr, "ward-server %s: unknown or incomplete option '%s'\n", verb,
+                    c->argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
+static int print_json(const json_t *j)
+{
+    char *s = NULL;
+    if (ward_json_dumps(j, WARD_JSON_PRETTY, &s, NULL) != 0)
+        return EXIT_FAIL;
+    printf("%s\n", s);
+    ward_free(s);
+    return EXIT_OK;
+}
+
+static const char *sget(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? v : "-";
+}
+
+static int open_app(struct cli *c, struct srv_app **app)
+{
+    int rc = srv_app_open(c->data_dir, app);
+    if (rc == WARD_ENOENT) {
+        fprintf(stderr, "ward-server: %s is not initialized (run ward-server --data-dir %s init)\n",
+                c->data_dir, c->data_dir);
+        return EXIT_FAIL;
+    }
+    return rc == 0 ? EXIT_OK : fail(c->data_dir, rc);
+}
+
+static int resolve_device(struct srv_app *app, const char *arg, char **id)
+{
+    int rc = srv_device_resolve(app, arg, id);
+    if (rc == WARD_EBUSY)
+        fprintf(stderr, "ward-server: device prefix '%s' is ambiguous\n", arg);
+    else if (rc == WARD_ENOENT || rc == WARD_EINVAL)
+        fprintf(stderr, "ward-server: no device '%s'\n", arg);
+    else if (rc != 0)
+        fail("device lookup", rc);
+    return rc;
+}
+
+/* ---- verbs -------------------------------------------------------------------------- */
+
+static int verb_init(struct cli *c)
+{
+    struct srv_init_opts o = {0};
+    const char *names[MAX_NAMES], *v;
+    int rc;
+
+    while (take_opt(c, "--name", &v)) {
+        if (o.n_names == MAX_NAMES) {
+            fprintf(stderr, "ward-server init: at most %d --name options\n", MAX_NAMES);
+            return EXIT_USAGE;
+        }
+        names[o.n_names++] = v;
+    }
+    o.names = names;
+    take_opt(c, "--listen", &o.listen);
+    take_opt(c, "--url", &o.url);
+    if (take_opt(c, "--device-cert-ttl", &v) && parse_duration(v, &o.device_cert_ttl) != 0) {
+        fprintf(stderr, "ward-server init: bad --device-cert-ttl '%s'\n", v);
+        return EXIT_USAGE;
+    }
+    if (take_opt(c, "--checkin-interval", &v) && parse_duration(v, &o.checkin_interval) != 0) {
+        fprintf(stderr, "ward-server init: bad --checkin-interval '%s'\n", v);
+        return EXIT_USAGE;
+    }
+    if (no_leftover_flags(c, "init") != EXIT_OK || c->argc != 0)
+        return EXIT_USAGE;
+    rc = srv_app_init(c->data_dir, &o);
+    if (rc == WARD_EEXIST) {
+        fprintf(stderr, "ward-server: %s is already initialized\n", c->data_dir);
+        return EXIT_FAIL;
+    }
+    if (rc != 0)
+        return fail("init", rc);
+    if (c->json) {
+        struct srv_app *app = NULL;
+        if (open_app(c, &app) != EXIT_OK)
+            return EXIT_FAIL;
+        json_t *j = json_pack("{s:s, s:s, s:s}", "data_dir", c->data_dir, "url", app->settings.url,
+                              "ca_pin", app->ca_pin);
+        rc = j ? print_json(j) : EXIT_FAIL;
+        json_decref(j);
+        srv_app_close(app);
+        return rc;
+    }
+    printf("initialized %s\n", c->data_dir);
+    return EXIT_OK;
+}
+
+static int verb_serve(struct cli *c)
+{
+    struct srv_serve_opts o = {0};
+    int rc;
+    if (ward_log_threshold < WARD_LOG_INFO)
+        ward_log_set_level(WARD_LOG_INFO);
+    take_opt(c, "--listen", &o.listen);
+    if (no_leftover_flags(c, "serve") != EXIT_OK || c->argc != 0)
+        return EXIT_USAGE;
+    rc = srv_serve(c->data_dir, &o);
+    return rc == 0 ? EXIT_OK : fail("serve", rc);
+}
+
+static int verb_token(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    const char *sub = c->argc > 0 ? c->argv[0] : "";
+    int rc = EXIT_OK;
+
+    if (strcmp(sub, "create") == 0) {
+        struct srv_token_opts o = {0};
+        const char *v;
+        char *token = NULL, *id = NULL;
+        c->argc--;
+        c->argv++;
+        if (take_opt(c, "--uses", &v)) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 1000000) {
+                fprintf(stderr, "ward-server token create: bad --uses '%s'\n", v);
+                return EXIT_USAGE;
+            }
+            o.uses = (int)n;
+        }
+        if (take_opt(c, "--ttl", &v) && parse_duration(v, &o.ttl) != 0) {
+            fprintf(stderr, "ward-server token create: bad --ttl '%s'\n", v);
+            return EXIT_USAGE;
+        }
+        take_opt(c, "--label", &o.label);
+        if (no_leftover_flags(c, "token create") != EXIT_OK || c->argc != 0)
+            return EXIT_USAGE;
+        if (open_app(c, &app) != EXIT_OK)
+            return EXIT_FAIL;
+        int r = srv_token_create(app, &o, &token, &id);
+        if (r != 0) {
+            rc = fail("token create", r);
+        } else if (c->json) {
+            json_t *j = json_pack("{s:s, s:s}", "token", token, "id", id);
+            rc = j ? print_json(j) : EXIT_FAIL;
+            json_decref(j);
+        } else {
+            printf("%s\n", token);
+        }
+        ward_free(token);
+        ward_free(id);
+    } else if (strcmp(sub, "list") == 0 && c->argc == 1) {
+        json_t *list = NULL, *t;
+        size_t i;
+        if (open_app(c, &app) != EXIT_OK)
+            return EXIT_FAIL;
+        int r = srv_token_list(app, &list);
+        if (r != 0) {
+            rc = fail("token list", r);
+        } else if (c->json) {
+            rc = print_json(list);
+        } else {
+            printf("%-9s %-8s %-5s %-21s %s\n", "ID", "STATE", "USES", "EXPIRES", "LABEL");
+            json_array_foreach(list, i, t)
+            {
+                char uses[24];
+                snprintf(uses, sizeof(uses), "%lld/%lld",
+                         (long long)json_integer_value(json_object_get(t, "uses")),
+                         (long long)json_integer_value(json_object_get(t, "uses_allowed")));
+                printf("%-9s %-8s %-5s %-21s %s\n", sget(t, "id"), sget(t, "state"), uses,
+                       sget(t, "expires_at"), sget(t, "label"));
+            }
+        }
+        json_decref(list);
+    } else if (strcmp(sub, "revoke") == 0 && c->argc == 2) {
+        if (open_app(c, &app) != EXIT_OK)
+            return EXIT_FAIL;
+        int r = srv_token_revoke(app, c->argv[1]);
+        if (r == WARD_ENOENT) {
+            fprintf(stderr, "ward-server: no active token '%s'\n", c->argv[1]);
+            rc = EXIT_FAIL;
+        } else if (r != 0) {
+            rc = fail("token revoke", r);
+        } else {
+            printf("revoked token %s\n", c->argv[1]);
+        }
+    } else {
+        fprintf(stderr, "usage: ward-server token create|list|revoke ID\n");
+        return EXIT_USAGE;
+    }
+    srv_app_close(app);
+    return rc;
+}
+
+static int verb_devices(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    json_t *list = NULL, *d;
+    size_t i;
+    int rc;
+    if (c->argc != 1 || strcmp(c->argv[0], "list") != 0) {
+        fprintf(stderr, "usage: ward-server devices list\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    rc = srv_device_list(app, &list);
+    if (rc != 0) {
+        rc = fail("devices list", rc);
+    } else if (c->json) {
+        rc = print_json(list);
+    } else {
+        printf("%-28s %-20s %-8s %-21s %s\n", "DEVICE", "HOSTNAME", "STATE", "LAST CHECK-IN", "OS");
+        json_array_foreach(list, i, d)
+        {
+            printf("%-28s %-20s %-8s %-21s %s\n", sget(d, "device_id"), sget(d, "hostname"),
+                   json_is_string(json_object_get(d, "revoked_at")) ? "revoked" : "active",
+                   sget(d, "last_checkin"), sget(d, "os"));
+        }
+        rc = EXIT_OK;
+    }
+    json_decref(list);
+    srv_app_close(app);
+    return rc;
+}
+
+static int verb_device(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    char *id = NULL;
+    int rc = EXIT_OK;
+    if (c->argc != 2 || (strcmp(c->argv[0], "show") != 0 && strcmp(c->argv[0], "revoke") != 0)) {
+        fprintf(stderr, "usage: ward-server device show|revoke DEVICE\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    if (resolve_device(app, c->argv[1], &id) != 0) {
+        srv_app_close(app);
+        return EXIT_FAIL;
+    }
+    if (strcmp(c->argv[0], "revoke") == 0) {
+        int r = srv_device_revoke(app, id);
+        if (r == WARD_ENOENT) {
+            fprintf(stderr, "ward-server: device %s is already revoked\n", id);
+            rc = EXIT_FAIL;
+        } else if (r != 0) {
+            rc = fail("device revoke", r);
+        } else {
+            printf("revoked device %s\n", id);
+        }
+    } else {
+        json_t *d = NULL, *x;
+        size_t i;
+        int r = srv_device_show(app, id, &d);
+        if (r != 0) {
+            rc = fail("device show", r);
+        } else if (c->json) {
+            rc = print_json(d);
+        } else {
+            printf("device:         %s\n", sget(d, "device_id"));
+            printf("hostname:       %s\n", sget(d, "hostname"));
+            printf("os:             %s\n", sget(d, "os"));
+            printf("machine id:     %s\n", sget(d, "machine_id"));
+            printf("agent:          %s\n", sget(d, "agent_version"));
+            printf("enrolled:       %s\n", sget(d, "enrolled_at"));
+            printf("state:          %s\n",
+                   json_is_string(json_object_get(d, "revoked_at")) ? "revoked" : "active");
+            printf("last check-in:  %s from %s (%lld in all)\n", sget(d, "last_checkin"),
+                   sget(d, "last_addr"),
+                   (long long)json_integer_value(json_object_get(d, "checkins")));
+            printf("certificate:    %s, valid until %s\n", sget(d, "cert_serial"),
+                   sget(d, "cert_not_after"));
+            printf("pending:        %lld command(s)\n",
+                   (long long)json_integer_value(json_object_get(d, "pending_commands")));
+            printf("recent events:\n");
+            json_array_foreach(json_object_get(d, "events"), i, x)
+            {
+                printf("  %s  %-15s %s\n", sget(x, "at"), sget(x, "kind"), sget(x, "detail"));
+            }
+        }
+        json_decref(d);
+    }
+    ward_free(id);
+    srv_app_close(app);
+    return rc;
+}
+
+/* Best effort: a server that is not running picks the command up at the next check-in. */
+static void notify_wake(struct cli *c, const char *device_id, int verbose)
+{
+    int r = srv_admin_wake(c->data_dir, device_id);
+    if (verbose) {
+        if (r == 1)
+            printf("woke %s\n", device_id);
+        else if (r == 0)
+            printf("%s will be woken at its next wait\n", device_id);
+        else
+            printf("server not running; %s gets it at its next check-in\n", device_id);
+    }
+}
+
+static int verb_command(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    json_t *params = NULL, *out = NULL;
+    const char *v;
+    char *id = NULL;
+    long ttl = 0;
+    int rc = EXIT_OK;
+
+    if (c->argc < 1 || strcmp(c->argv[0], "send") != 0) {
+        fprintf(stderr, "usage: ward-server command send DEVICE TYPE [--param K=V]...\n");
+        return EXIT_USAGE;
+    }
+    c->argc--;
+    c->argv++;
+    params = json_object();
+    if (!params)
+        return EXIT_FAIL;
+    while (take_opt(c, "--param", &v)) {
+        const char *eq = strchr(v, '=');
+        char key[128];
+        if (!eq || eq == v || (size_t)(eq - v) >= sizeof(key)) {
+            fprintf(stderr, "ward-server command send: --param wants KEY=VALUE, got '%s'\n", v);
+            json_decref(params);
+            return EXIT_USAGE;
+        }
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
+        json_object_set_new(params, key, json_string(eq + 1));
+    }
+    if (take_opt(c, "--ttl", &v) && parse_duration(v, &ttl) != 0) {
+        fprintf(stderr, "ward-server command send: bad --ttl '%s'\n", v);
+        json_decref(params);
+        return EXIT_USAGE;
+    }
+    if (no_leftover_flags(c, "command send") != EXIT_OK || c->argc != 2) {
+        fprintf(stderr, "usage: ward-server command send DEVICE TYPE [--param K=V]...\n");
+        json_decref(params);
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK) {
+        json_decref(params);
+        return EXIT_FAIL;
+    }
+    if (resolve_device(app, c->argv[0], &id) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    int r = srv_command_send(app, id, c->argv[1], params, ttl, &out);
+    if (r == WARD_EINVAL) {
+        fprintf(stderr, "ward-server: unknown command type '%s' (ping, sync, unenroll)\n",
+                c->argv[1]);
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (r == WARD_ENOENT) {
+        fprintf(stderr, "ward-server: device %s is revoked\n", id);
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (r != 0) {
+        rc = fail("command send", r);
+        goto out;
+    }
+    notify_wake(c, id, 0);
+    if (c->json)
+        rc = print_json(out);
+    else
+        printf("queued %s (%s, seq %lld) for %s\n", sget(out, "command_id"), c->argv[1],
+               (long long)json_integer_value(json_object_get(out, "seq")), id);
+out:
+    json_decref(params);
+    json_decref(out);
+    ward_free(id);
+    srv_app_close(app);
+    return rc;
+}
+
+static int verb_commands(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    json_t *list = NULL, *x;
+    char *id = NULL;
+    size_t i;
+    int rc = EXIT_OK;
+    if (c->argc < 1 || c->argc > 2 || strcmp(c->argv[0], "list") != 0) {
+        fprintf(stderr, "usage: ward-server commands list [DEVICE]\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    if (c->argc == 2 && resolve_device(app, c->argv[1], &id) != 0) {
+        srv_app_close(app);
+        return EXIT_FAIL;
+    }
+    int r = srv_command_list(app, id, &list);
+    if (r != 0) {
+        rc = fail("commands list", r);
+    } else if (c->json) {
+        rc = print_json(list);
+    } else {
+        printf("%-26s %-28s %-4s %-9s %-11s %s\n", "COMMAND", "DEVICE", "SEQ", "TYPE", "STATUS",
+               "ISSUED");
+        json_array_foreach(list, i, x)
+        {
+            printf("%-26s %-28s %-4lld %-9s %-11s %s\n", sget(x, "command_id"),
+                   sget(x, "device_id"), (long long)json_integer_value(json_object_get(x, "seq")),
+                   sget(x, "type"), sget(x, "status"), sget(x, "issued_at"));
+        }
+    }
+    json_decref(list);
+    ward_free(id);
+    srv_app_close(app);
+    return rc;
+}
+
+static int verb_wake(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    char *id = NULL;
+    int r;
+    if (c->argc != 1) {
+        fprintf(stderr, "usage: ward-server wake DEVICE\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    if (resolve_device(app, c->argv[0], &id) != 0) {
+        srv_app_close(app);
+        return EXIT_FAIL;
+    }
+    r = srv_admin_wake(c->data_dir, id);
+    srv_app_close(app);
+    if (r < 0) {
+        fprintf(stderr, "ward-server: cannot reach the running server: %s\n", ward_strerror(r));
+        ward_free(id);
+        return EXIT_FAIL;
+    }
+    printf(r == 1 ? "woke %s\n" : "%s will be woken at its next wait\n", id);
+    ward_free(id);
+    return EXIT_OK;
+}
+
+int srv_admin_wake(const char *data_dir, const char *device_id)
+{
+    struct sockaddr_un sa;
+    char *path = srv_path_join(data_dir, SRV_FILE_ADMIN_SOCK);
+    char line[128], reply[64];
+    ssize_t n;
+    size_t got = 0;
+    int fd = -1, rc = WARD_ECONNECT;
+
+    if (!path)
+        return WARD_ENOMEM;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        rc = WARD_EPATH;
+        goto out;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+        goto out;
+    snprintf(line, sizeof(line), "wake %s\n", device_id);
+    if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+        goto out;
+    while (got < sizeof(reply) - 1 && (n = read(fd, reply + got, sizeof(reply) - 1 - got)) > 0) {
+        got += (size_t)n;
+        if (memchr(reply, '\n', got))
+            break;
+    }
+    reply[got] = '\0';
+    if (strncmp(reply, "ok woken", 8) == 0)
+        rc = 1;
+    else if (strncmp(reply, "ok pending", 10) == 0)
+        rc = 0;
+    else
+        rc = WARD_EPROTO;
+out:
+    if (fd >= 0)
+        close(fd);
+    ward_free(path);
+    return rc;
+}
+
+static const struct {
+    const char *name;
+    int (*run)(struct cli *c);
+} verbs[] = {
+    {"init", verb_init},         {"serve", verb_serve},   {"token", verb_token},
+    {"devices", verb_devices},   {"device", verb_device}, {"command", verb_command},
+    {"commands", verb_commands}, {"wake", verb_wake},
+};
+
+int main(int argc, char **argv)
+{
+    struct cli c = {.data_dir = DEFAULT_DATA_DIR};
+    int i = 1;
+
+    ward_json_init();
+    /* Admin verbs print their own results; routine progress is for `serve` (and -v). */
+    ward_log_set_level(WARD_LOG_WARN);
+    while (i < argc && argv[i][0] == '-') {
+        const char *a = argv[i];
+        if (strcmp(a, "--data-dir") == 0 && i + 1 < argc) {
+            c.data_dir = argv[++i];
+        } else if (strncmp(a, "--data-dir=", 11) == 0) {
+            c.data_dir = a + 11;
+        } else if (strcmp(a, "--json") == 0) {
+            c.json = 1;
+        } else if (strcmp(a, "-v") == 0) {
+            ward_log_set_level(WARD_LOG_DEBUG);
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return EXIT_OK;
+        } else {
+            fprintf(stderr, "ward-server: unknown option '%s'\n", a);
+            return EXIT_USAGE;
+        }
+        i++;
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++) {
+        if (strcmp(verbs[k].name, argv[i]) == 0) {
+            c.argc = argc - i - 1;
+            c.argv = argv + i + 1;
+            if (take_flag(&c, "--json"))
+                c.json = 1;
+            return verbs[k].run(&c);
+        }
+    }
+    if (strcmp(argv[i], "version") == 0) {
+        printf("ward-server %s\n", WARD_VERSION);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "ward-server: unknown verb '%s' (see ward-server --help)\n", argv[i]);
+    return EXIT_USAGE;
+}

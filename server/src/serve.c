@@ -1,0 +1,655 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `ward-server serve`: the HTTPS engine with the protocol's routes (a table: method, path,
+ * whether a device certificate is required, handler), the long-poll registry, and the
+ * admin socket through which `ward-server wake` and `command send` (separate processes
+ * sharing the database) wake a device's held wait. One libuv loop; SIGTERM/SIGINT stop it
+ * cleanly.
+ */
+#define WARD_LOG_TAG "srv"
+
+#include "server/serve.h"
+
+#include <openssl/ssl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "server/app.h"
+#include "server/http.h"
+#include "server/tls.h"
+#include "ward/alloc.h"
+#include "ward/error.h"
+#include "ward/json.h"
+#include "ward/log.h"
+
+#define WAIT_DEFAULT_S 55
+#define WAIT_MIN_S 1
+#define WAIT_MAX_S 300
+#define WAIT_BUCKETS 4096
+#define ADMIN_LINE_MAX 256
+
+struct service;
+
+/* A held long-poll request, or a wake that arrived while none was held. */
+struct waiter {
+    struct waiter *next;
+    struct service *svc;
+    char device_id[64];
+    struct srv_req *req; /* NULL: a wake is pending for the next wait */
+    uv_timer_t timer;
+    int timer_live;
+};
+
+struct admin_client {
+    uv_pipe_t pipe;
+    struct service *svc;
+    char line[ADMIN_LINE_MAX];
+    size_t len;
+};
+
+struct service {
+    uv_loop_t *loop;
+    struct srv_app *app;
+    SSL_CTX *ssl;
+    struct srv_http *http;
+    uv_signal_t sig_term, sig_int;
+    uv_pipe_t admin;
+    int admin_live;
+    char *admin_path;
+    struct waiter *waits[WAIT_BUCKETS];
+    size_t n_waits;
+    int stopping;
+};
+
+struct route {
+    const char *method;
+    const char *path;
+    int device_auth;
+    void (*fn)(struct service *s, struct srv_req *r, const char *device_id, json_t *body);
+};
+
+/* ---- long-poll registry ------------------------------------------------------------- */
+
+static unsigned bucket_of(const char *id)
+{
+    unsigned h = 2166136261u;
+    for (; *id; id++)
+        h = (h ^ (unsigned char)*id) * 16777619u;
+    return h % WAIT_BUCKETS;
+}
+
+static struct waiter **find_waiter(struct service *s, const char *device_id)
+{
+    struct waiter **w = &s->waits[bucket_of(device_id)];
+    while (*w && strcmp((*w)->device_id, device_id) != 0)
+        w = &(*w)->next;
+    return w;
+}
+
+static void waiter_free_cb(uv_handle_t *h)
+{
+    ward_free(h->data);
+}
+
+/* Unlinks w and frees it (after its timer closes). Does not touch w->req. */
+static void waiter_remove(struct service *s, struct waiter *w)
+{
+    struct waiter **p = find_waiter(s, w->device_id);
+    if (*p == w) {
+        *p = w->next;
+        s->n_waits--;
+    }
+    if (w->timer_live) {
+        w->timer.data = w;
+        uv_close((uv_handle_t *)&w->timer, waiter_free_cb);
+    } else {
+        ward_free(w);
+    }
+}
+
+static void wait_answer(struct waiter *w, int woken)
+{
+    struct service *s = w->svc;
+    struct srv_req *r = w->req;
+    w->req = NULL;
+    waiter_remove(s, w);
+    if (!r)
+        return;
+    if (woken) {
+        json_t *j = json_pack("{s:s}", "wake", "command");
+        if (j)
+            srv_req_respond_json(r, 200, j, NULL, 0);
+        else
+            srv_req_respond_error(r, 500, "internal", "out of memory");
+        json_decref(j);
+    } else {
+        srv_req_respond(r, 204, NULL, NULL, 0, NULL, 0);
+    }
+}
+
+static void wait_timeout(uv_timer_t *t)
+{
+    wait_answer(t->data, 0);
+}
+
+static void wait_aborted(struct srv_req *r, void *arg)
+{
+    struct waiter *w = arg;
+    (void)r;
+    w->req = NULL;
+    waiter_remove(w->svc, w);
+}
+
+/* Wakes the device's held wait, or remembers the wake for its next one. */
+static int wake_device(struct service *s, const char *device_id)
+{
+    struct waiter **p = find_waiter(s, device_id), *w;
+    if (*p) {
+        if ((*p)->req) {
+            wait_answer(*p, 1);
+            return 1;
+        }
+        return 0; /* a wake is already pending */
+    }
+    w = ward_calloc(1, sizeof(*w));
+    if (!w)
+        return WARD_ENOMEM;
+    w->svc = s;
+    snprintf(w->device_id, sizeof(w->device_id), "%s", device_id);
+    w->next = s->waits[bucket_of(device_id)];
+    s->waits[bucket_of(device_id)] = w;
+    s->n_waits++;
+    return 0;
+}
+
+static void route_wait(struct service *s, struct srv_req *r, const char *device_id, json_t *body)
+{
+    const char *ts = srv_req_query(r, "timeout"), *seq = srv_req_query(r, "seq");
+    long timeout = WAIT_DEFAULT_S;
+    long long seq_high = -1;
+    struct waiter **p, *w;
+    char *end;
+    (void)body;
+
+    if (ts) {
+        timeout = strtol(ts, &end, 10);
+        if (*end || timeout < WAIT_MIN_S || timeout > WAIT_MAX_S) {
+            srv_req_respond_error(r, 400, "bad_request", "timeout must be 1..300 seconds");
+            return;
+        }
+    }
+    if (seq) {
+        seq_high = strtoll(seq, &end, 10);
+        if (*end || seq_high < 0) {
+            srv_req_respond_error(r, 400, "bad_request", "seq must be a non-negative integer");
+            return;
+        }
+    }
+    p = find_waiter(s, device_id);
+    if (*p && !(*p)->req) {
+        /* A wake arrived while no wait was held. */
+        waiter_remove(s, *p);
+        json_t *j = json_pack("{s:s}", "wake", "command");
+        srv_req_respond_json(r, 200, j, NULL, 0);
+        json_decref(j);
+        return;
+    }
+    /* A command queued between the device's check-in and this wait must not be missed. */
+    if (seq_high >= 0 && srv_has_pending(s->app, device_id, seq_high)) {
+        json_t *j = json_pack("{s:s}", "wake", "command");
+        srv_req_respond_json(r, 200, j, NULL, 0);
+        json_decref(j);
+        return;
+    }
+    if (*p)
+        wait_answer(*p, 0); /* one wait per device: the older one ends */
+    w = ward_calloc(1, sizeof(*w));
+    if (!w || uv_timer_init(s->loop, &w->timer) != 0) {
+        ward_free(w);
+        srv_req_respond_error(r, 503, "unavailable", "cannot hold the request");
+        return;
+    }
+    w->timer_live = 1;
+    w->timer.data = w;
+    w->svc = s;
+    w->req = r;
+    snprintf(w->device_id, sizeof(w->device_id), "%s", device_id);
+    w->next = s->waits[bucket_of(device_id)];
+    s->waits[bucket_of(device_id)] = w;
+    s->n_waits++;
+    srv_req_set_abort_cb(r, wait_aborted, w);
+    uv_timer_start(&w->timer, wait_timeout, (uint64_t)timeout * 1000, 0);
+}
+
+/* ---- routes ------------------------------------------------------------------------- */
+
+static const char *str_member(json_t *body, const char *key)
+{
+    json_t *v = json_object_get(body, key);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static int status_of_code(const char *code)
+{
+    static const struct {
+        const char *code;
+        int status;
+    } map[] = {
+        {"bad_request", 400},    {"bad_csr", 400},       {"token_invalid", 401},
+        {"token_expired", 401},  {"token_used_up", 401}, {"token_revoked", 401},
+        {"device_revoked", 403}, {"conflict", 409},      {"internal", 500},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (strcmp(map[i].code, code) == 0)
+            return map[i].status;
+    return 500;
+}
+
+static const char *code_message(const char *code)
+{
+    if (strcmp(code, "token_invalid") == 0)
+        return "unknown enrollment token or wrong secret";
+    if (strcmp(code, "token_expired") == 0)
+        return "enrollment token has expired";
+    if (strcmp(code, "token_used_up") == 0)
+        return "enrollment token has no uses left";
+    if (strcmp(code, "token_revoked") == 0)
+        return "enrollment token was revoked";
+    if (strcmp(code, "bad_csr") == 0)
+        return "CSR unparsable, badly signed, or not an EC P-256 key";
+    if (strcmp(code, "device_revoked") == 0)
+        return "device certificate revoked or superseded";
+    return "internal error";
+}
+
+static void route_enroll(struct service *s, struct srv_req *r, const char *device_id, json_t *body)
+{
+    struct srv_enroll_req e = {0};
+    const char *code = "internal";
+    json_t *resp = NULL;
+    int rc;
+    (void)device_id;
+
+    e.token = str_member(body, "token");
+    e.csr_pem = str_member(body, "csr");
+    if (!e.token || !e.csr_pem) {
+        srv_req_respond_error(r, 400, "bad_request", "token and csr are required strings");
+        return;
+    }
+    e.csr_len = strlen(e.csr_pem);
+    e.hostname = str_member(body, "hostname");
+    e.machine_id = str_member(body, "machine_id");
+    e.os = str_member(body, "os");
+    e.agent_version = str_member(body, "agent_version");
+    e.peer_addr = srv_req_peer_addr(r);
+    rc = srv_enroll(s->app, &e, &resp, &code);
+    if (rc == 0) {
+        srv_req_respond_json(r, 201, resp, NULL, 0);
+    } else {
+        WARD_WARN("enrollment from %s refused: %s", e.peer_addr ? e.peer_addr : "?", code);
+        srv_req_respond_error(r, status_of_code(code), code, code_message(code));
+    }
+    json_decref(resp);
+}
+
+static void route_checkin(struct service *s, struct srv_req *r, const char *device_id, json_t *body)
+{
+    json_t *resp = NULL;
+    int rc = srv_checkin(s->app, device_id, body, srv_req_peer_addr(r), &resp);
+    if (rc == 0)
+        srv_req_respond_json(r, 200, resp, NULL, 0);
+    else if (rc == WARD_EINVAL)
+        srv_req_respond_error(r, 400, "bad_request", "check-in fields have the wrong type");
+    else if (rc == WARD_EREVOKED)
+        srv_req_respond_error(r, 403, "device_revoked", code_message("device_revoked"));
+    else
+        srv_req_respond_error(r, rc == WARD_EBUSY ? 503 : 500,
+                              rc == WARD_EBUSY ? "unavailable" : "internal", ward_strerror(rc));
+    json_decref(resp);
+}
+
+static void route_results(struct service *s, struct srv_req *r, const char *device_id, json_t *body)
+{
+    json_t *resp = NULL;
+    int rc = srv_results(s->app, device_id, body, &resp);
+    if (rc == 0)
+        srv_req_respond_json(r, 200, resp, NULL, 0);
+    else if (rc == WARD_EINVAL)
+        srv_req_respond_error(r, 400, "bad_request", "results must be an array");
+    else
+        srv_req_respond_error(r, 500, "internal", ward_strerror(rc));
+    json_decref(resp);
+}
+
+static void route_renew(struct service *s, struct srv_req *r, const char *device_id, json_t *body)
+{
+    const char *csr = str_member(body, "csr"), *code = "internal";
+    json_t *resp = NULL;
+    int rc;
+    if (!csr) {
+        srv_req_respond_error(r, 400, "bad_request", "csr is a required string");
+        return;
+    }
+    rc = srv_renew(s->app, device_id, csr, strlen(csr), &resp, &code);
+    if (rc == 0)
+        srv_req_respond_json(r, 200, resp, NULL, 0);
+    else
+        srv_req_respond_error(r, status_of_code(code), code, code_message(code));
+    json_decref(resp);
+}
+
+static const struct route routes[] = {
+    {.method = "POST", .path = "/api/v1/enroll", .device_auth = 0, .fn = route_enroll},
+    {.method = "POST", .path = "/api/v1/checkin", .device_auth = 1, .fn = route_checkin},
+    {.method = "POST", .path = "/api/v1/results", .device_auth = 1, .fn = route_results},
+    {.method = "POST", .path = "/api/v1/renew", .device_auth = 1, .fn = route_renew},
+    {.method = "GET", .path = "/api/v1/wait", .device_auth = 1, .fn = route_wait},
+    {.method = NULL},
+};
+
+static void handle(struct srv_req *r, void *ctx)
+{
+    struct service *s = ctx;
+    const char *path = srv_req_path(r), *method = srv_req_method(r);
+    const struct route *rt, *match = NULL;
+    char *device_id = NULL;
+    json_t *body = NULL;
+    int rc;
+
+    for (rt = routes; rt->method; rt++) {
+        if (strcmp(rt->path, path) != 0)
+            continue;
+        match = rt;
+        if (strcmp(rt->method, method) == 0)
+            break;
+    }
+    if (!match) {
+        char msg[160];
+        snprintf(msg, sizeof(msg), "no endpoint %.120s", path);
+        srv_req_respond_error(r, 404, "not_found", msg);
+        return;
+    }
+    if (!rt->method) {
+        srv_req_respond_error(r, 405, "method_not_allowed", "wrong method for this endpoint");
+        return;
+    }
+    if (s->stopping) {
+        srv_req_respond_error(r, 503, "unavailable", "shutting down");
+        return;
+    }
+    if (rt->device_auth) {
+        X509 *cert = srv_req_peer_cert(r);
+        if (!cert) {
+            srv_req_respond_error(r, 401, "client_certificate_required",
+                                  "this endpoint needs a device certificate");
+            return;
+        }
+        rc = srv_device_auth(s->app, cert, &device_id);
+        if (rc == WARD_EREVOKED) {
+            srv_req_respond_error(r, 403, "device_revoked", code_message("device_revoked"));
+            return;
+        }
+        if (rc != 0) {
+            srv_req_respond_error(r, rc == WARD_EBUSY ? 503 : 500,
+                                  rc == WARD_EBUSY ? "unavailable" : "internal", ward_strerror(rc));
+            return;
+        }
+    }
+    if (strcmp(rt->method, "POST") == 0) {
+        struct ward_json_error jerr;
+        size_t len = 0;
+        const char *text = srv_req_body(r, &len);
+        rc = ward_json_loadb(text, len, NULL, &body, &jerr);
+        if (rc == 0 && !json_is_object(body))
+            rc = WARD_EPARSE;
+        if (rc != 0) {
+            char msg[WARD_JSON_PATH_MAX + WARD_JSON_TEXT_MAX + 8];
+            snprintf(msg, sizeof(msg), "%s: %s", jerr.path,
+                     rc == WARD_EPARSE && body ? "body must be a JSON object" : jerr.text);
+            srv_req_respond_error(r, rc == WARD_ETOOBIG ? 413 : 400,
+                                  rc == WARD_ETOOBIG ? "too_large" : "bad_request", msg);
+            goto out;
+        }
+    }
+    rt->fn(s, r, device_id, body);
+out:
+    json_decref(body);
+    ward_free(device_id);
+}
+
+/* ---- admin socket ------------------------------------------------------------------- */
+
+static void admin_closed(uv_handle_t *h)
+{
+    ward_free(h->data);
+}
+
+static void admin_write_done(uv_write_t *w, int status)
+{
+    (void)status;
+    ward_free(w);
+}
+
+static void admin_reply(struct admin_client *c, const char *text)
+{
+    size_t n = strlen(text);
+    uv_write_t *w = ward_malloc(sizeof(*w) + n);
+    uv_buf_t b;
+    if (!w)
+        return;
+    memcpy(w + 1, text, n);
+    b = uv_buf_init((char *)(w + 1), (unsigned)n);
+    if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, admin_write_done) != 0)
+        ward_free(w);
+}
+
+static void admin_line(struct admin_client *c, char *line)
+{
+    if (strncmp(line, "wake ", 5) == 0 && line[5]) {
+        int rc = wake_device(c->svc, line + 5);
+        admin_reply(c, rc == 1 ? "ok woken\n" : rc == 0 ? "ok pending\n" : "error\n");
+    } else if (strcmp(line, "ping") == 0) {
+        admin_reply(c, "ok pong\n");
+    } else {
+        admin_reply(c, "error unknown request\n");
+    }
+}
+
+static void admin_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct admin_client *c = h->data;
+    (void)suggested;
+    *buf = uv_buf_init(c->line + c->len, (unsigned)(sizeof(c->line) - 1 - c->len));
+}
+
+static void admin_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+    struct admin_client *c = st->data;
+    char *nl;
+    (void)buf;
+    if (n < 0) {
+        uv_close((uv_handle_t *)st, admin_closed);
+        return;
+    }
+    c->len += (size_t)n;
+    c->line[c->len] = '\0';
+    while ((nl = strchr(c->line, '\n')) != NULL) {
+        *nl = '\0';
+        admin_line(c, c->line);
+        c->len -= (size_t)(nl + 1 - c->line);
+        memmove(c->line, nl + 1, c->len + 1);
+    }
+    if (c->len >= sizeof(c->line) - 1) /* an over-long line: drop the client */
+        uv_close((uv_handle_t *)st, admin_closed);
+}
+
+static void admin_connection(uv_stream_t *server, int status)
+{
+    struct service *s = server->data;
+    struct admin_client *c;
+    if (status != 0)
+        return;
+    c = ward_calloc(1, sizeof(*c));
+    if (!c)
+        return;
+    c->svc = s;
+    uv_pipe_init(s->loop, &c->pipe, 0);
+    c->pipe.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 ||
+        uv_read_start((uv_stream_t *)&c->pipe, admin_alloc, admin_read) != 0)
+        uv_close((uv_handle_t *)&c->pipe, admin_closed);
+}
+
+static int admin_start(struct service *s)
+{
+    int r;
+    s->admin_path = srv_app_path(s->app, SRV_FILE_ADMIN_SOCK);
+    if (!s->admin_path)
+        return WARD_ENOMEM;
+    unlink(s->admin_path); /* a stale socket from a killed server */
+    uv_pipe_init(s->loop, &s->admin, 0);
+    s->admin.data = s;
+    s->admin_live = 1;
+    r = uv_pipe_bind(&s->admin, s->admin_path);
+    if (r == 0)
+        r = chmod(s->admin_path, 0600) == 0 ? 0 : UV_EPERM;
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&s->admin, 64, admin_connection);
+    if (r != 0) {
+        WARD_ERROR("admin socket %s: %s", s->admin_path, uv_strerror(r));
+        return WARD_EIO;
+    }
+    return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+static void close_cb(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, close_cb);
+}
+
+static void http_closed(void *arg)
+{
+    struct service *s = arg;
+    s->http = NULL;
+    if (s->admin_live && !uv_is_closing((uv_handle_t *)&s->admin))
+        uv_close((uv_handle_t *)&s->admin, close_cb);
+    uv_close((uv_handle_t *)&s->sig_term, close_cb);
+    uv_close((uv_handle_t *)&s->sig_int, close_cb);
+}
+
+static void drop_pending_wakes(struct service *s)
+{
+    for (size_t b = 0; b < WAIT_BUCKETS; b++) {
+        struct waiter *w = s->waits[b], *next;
+        for (; w; w = next) {
+            next = w->next;
+            if (!w->req)
+                waiter_remove(s, w);
+        }
+    }
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    struct service *s = h->data;
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    WARD_INFO("stopping (%s)", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    drop_pending_wakes(s);
+    srv_http_close(s->http, http_closed, s);
+}
+
+static size_t body_limit(const char *method, const char *path, void *ctx)
+{
+    (void)method;
+    (void)ctx;
+    (void)path;
+    return 0; /* the default 1 MiB; inventory uploads get their own limit later */
+}
+
+int srv_serve(const char *data_dir, const struct srv_serve_opts *o)
+{
+    struct service s;
+    struct srv_http_opts ho;
+    uv_loop_t loop;
+    char *cert = NULL, *key = NULL, *ca = NULL;
+    int rc;
+
+    memset(&s, 0, sizeof(s));
+    if (uv_loop_init(&loop) != 0)
+        return WARD_EIO;
+    s.loop = &loop;
+    rc = srv_app_open(data_dir, &s.app);
+    if (rc != 0)
+        goto out;
+    cert = srv_app_path(s.app, SRV_FILE_SERVER_CERT);
+    key = srv_app_path(s.app, SRV_FILE_SERVER_KEY);
+    ca = srv_app_path(s.app, SRV_FILE_CA_CERT);
+    if (!cert || !key || !ca) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    if ((rc = srv_tls_ctx_new(cert, key, ca, &s.ssl)) != 0)
+        goto out;
+    memset(&ho, 0, sizeof(ho));
+    ho.listen = o && o->listen ? o->listen : s.app->settings.listen;
+    ho.ssl_ctx = s.ssl;
+    ho.handler = handle;
+    ho.body_limit = body_limit;
+    ho.ctx = &s;
+    if ((rc = srv_http_new(&loop, &ho, &s.http)) != 0) {
+        WARD_LOG_ERR(rc, "cannot listen on %s", ho.listen);
+        goto out;
+    }
+    if ((rc = admin_start(&s)) != 0) {
+        srv_http_close(s.http, NULL, NULL);
+        if (s.admin_live)
+            uv_close((uv_handle_t *)&s.admin, close_cb);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        goto out;
+    }
+    uv_signal_init(&loop, &s.sig_term);
+    uv_signal_init(&loop, &s.sig_int);
+    s.sig_term.data = s.sig_int.data = &s;
+    uv_signal_start(&s.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&s.sig_int, on_signal, SIGINT);
+    /* Scripts wait for this line: it is printed once the port is bound. */
+    printf("ward-server listening on %s (port %d), data in %s\n", ho.listen, srv_http_port(s.http),
+           data_dir);
+    fflush(stdout);
+    WARD_INFO("serving %s on port %d", s.app->settings.url, srv_http_port(s.http));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    WARD_INFO("stopped");
+out:
+    /* Let close callbacks of anything a failed start left behind run. */
+    uv_walk(&loop, close_walk, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (s.admin_path)
+        unlink(s.admin_path);
+    ward_free(s.admin_path);
+    if (uv_loop_close(&loop) != 0) {
+        WARD_LOG_ERR(WARD_EBUSY, "event loop still had open handles at exit");
+        if (rc == 0)
+            rc = WARD_EBUSY;
+    }
+    SSL_CTX_free(s.ssl);
+    srv_app_close(s.app);
+    ward_free(cert);
+    ward_free(key);
+    ward_free(ca);
+    return rc;
+}
