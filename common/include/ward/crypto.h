@@ -141,7 +141,8 @@ int ward_random_bytes(void *out, size_t len);
  * SYSTEM and Administrators full control on Windows. */
 int ward_secfile_write(const char *path, const void *data, size_t len);
 /* 0 if path is private as ward_secfile_write makes it, WARD_EACCES if others may read it,
- * WARD_ENOENT if it does not exist. */
+ * WARD_ENOENT if it does not exist, WARD_ENOTSUP where file permissions cannot be checked
+ * (Windows programs under Wine, which does not keep DACLs). */
 int ward_secfile_check(const char *path);
 /* Small OS file helpers that portable code in common/ needs: open for binary reading
  * (close-on-exec), rename replacing the target, remove (WARD_ENOENT if missing). */
