@@ -87,6 +87,18 @@ const struct agent_config_field agent_config_schema[] = {
      .min = 4096,
      .max = 1LL << 30,
      .description = "Largest response body accepted from the service, in bytes"},
+    {.name = "backoff_base",
+     .type = AGENT_CFG_INT,
+     .offset = OFF(backoff_base),
+     .min = 1,
+     .max = 3600,
+     .description = "Seconds before the first retry of a failed check-in (doubles per failure)"},
+    {.name = "backoff_cap",
+     .type = AGENT_CFG_INT,
+     .offset = OFF(backoff_cap),
+     .min = 0,
+     .max = 86400,
+     .description = "Longest retry delay in seconds; 0 means the check-in interval (at least 60)"},
     {.name = NULL},
 };
 
@@ -134,6 +146,7 @@ int agent_config_init(struct agent_config *cfg)
     cfg->checkin_interval = 900;
     cfg->connect_timeout = 30;
     cfg->max_response = 16u << 20;
+    cfg->backoff_base = 5;
     if (set_str(&cfg->state_dir, WARD_DEFAULT_STATE_DIR) != 0 || set_str(&cfg->root, "/") != 0) {
         agent_config_release(cfg);
         return WARD_ENOMEM;
@@ -171,8 +184,7 @@ int agent_config_copy(struct agent_config *dst, const struct agent_config *src)
     return 0;
 }
 
-__attribute__((format(printf, 3, 4))) static void add_err(struct ward_buf *errs, const char *path,
-                                                          const char *fmt, ...)
+WARD_PRINTF(3, 4) static void add_err(struct ward_buf *errs, const char *path, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;

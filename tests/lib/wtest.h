@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ward/config.h"
 #include "ward/error.h"
 
 struct wt_case {
@@ -25,8 +26,7 @@ struct wt_case {
 };
 
 void wt_register(struct wt_case *c);
-_Noreturn void wt_fail(const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+_Noreturn void wt_fail(const char *file, int line, const char *fmt, ...) WARD_PRINTF(3, 4);
 
 /* Scratch directory for the running case, created on first use and removed at exit
  * unless WT_KEEP is set in the environment. Returns an absolute path. */

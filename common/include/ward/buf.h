@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "ward/config.h"
+
 struct ward_buf {
     char *data; /* NULL until the first append */
     size_t len;
@@ -21,8 +23,7 @@ void ward_buf_release(struct ward_buf *b);
 /* Appends n bytes; WARD_ETOOBIG (buffer unchanged) when len + n would pass max. */
 int ward_buf_append(struct ward_buf *b, const void *p, size_t n);
 int ward_buf_append_str(struct ward_buf *b, const char *s);
-int ward_buf_appendf(struct ward_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int ward_buf_appendf(struct ward_buf *b, const char *fmt, ...) WARD_PRINTF(2, 3);
 /* Ensures room for n more bytes without changing len. */
 int ward_buf_reserve(struct ward_buf *b, size_t n);
 void ward_buf_reset(struct ward_buf *b);

@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "ward/config.h"
+
 #ifndef WARD_LOG_TAG
 #define WARD_LOG_TAG "ward"
 #endif
@@ -48,8 +50,7 @@ int ward_log_sink_parse(const char *s, enum ward_log_sink *sink);
 typedef void (*ward_log_hook_fn)(int level, const char *tag, int err, const char *msg, void *ctx);
 void ward_log_set_hook(ward_log_hook_fn cb, void *ctx);
 
-void ward_log_write(int level, const char *tag, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void ward_log_write(int level, const char *tag, int err, const char *fmt, ...) WARD_PRINTF(4, 5);
 
 #define WARD_LOG(level, ...)                                                                       \
     do {                                                                                           \
