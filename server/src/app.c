@@ -250,12 +250,29 @@ static void settings_defaults(struct srv_settings *s)
     s->renew_grace = DAY;
 }
 
+/* mkdir -p: parents 0755, the data directory itself 0700. */
 static int make_dir(const char *dir)
 {
-    uv_fs_t req;
-    int r = uv_fs_mkdir(NULL, &req, dir, 0700, NULL);
-    uv_fs_req_cleanup(&req);
-    if (r != 0 && r != UV_EEXIST)
+    char *p = ward_strdup(dir);
+    size_t len;
+    int r = 0;
+    if (!p)
+        return WARD_ENOMEM;
+    len = strlen(p);
+    for (size_t i = 1; i <= len && r == 0; i++) {
+        uv_fs_t req;
+        if (i < len && p[i] != '/')
+            continue;
+        p[i] = '\0';
+        r = uv_fs_mkdir(NULL, &req, p, i == len ? 0700 : 0755, NULL);
+        uv_fs_req_cleanup(&req);
+        if (r == UV_EEXIST)
+            r = 0;
+        if (i < len)
+            p[i] = '/';
+    }
+    ward_free(p);
+    if (r != 0)
         return r == UV_EACCES || r == UV_EPERM ? WARD_EACCES : WARD_EIO;
     return 0;
 }
