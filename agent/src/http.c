@@ -20,11 +20,14 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #define ZLIB_CONST
 #include <zlib.h>
 
 #include "ward/alloc.h"
 #include "ward/config.h"
+#include "ward/crypto.h"
 #include "ward/error.h"
 #include "ward/log.h"
 
@@ -55,6 +58,7 @@ struct agent_http {
     char *ca_blob;
     size_t ca_blob_len;
     char *pin;
+    char *discover_pin; /* enrollment discovery instead of ca_file / ca_blob */
     char *cert_file, *key_file;
     char *cert_pem, *key_pem;
     size_t cert_pem_len, key_pem_len;
@@ -90,6 +94,10 @@ struct agent_http_req {
     char retry_after[128];
     char date[128];
     char errbuf[CURL_ERROR_SIZE];
+    /* Discovery (h->discover_pin): the URL's host, why the check failed, the CA found. */
+    char *discover_host;
+    int discover_err;
+    char *discover_ca_pem;
 };
 
 /* ---- global init ---------------------------------------------------------------------- */
@@ -393,6 +401,7 @@ static void http_free(struct agent_http *h)
     ward_free(h->ca_file);
     ward_free(h->ca_blob);
     ward_free(h->pin);
+    ward_free(h->discover_pin);
     ward_free(h->cert_file);
     ward_free(h->key_file);
     ward_free(h->cert_pem);
@@ -646,6 +655,8 @@ static void http_req_free(struct agent_http_req *r)
     if (r->easy)
         curl_easy_cleanup(r->easy);
     curl_slist_free_all(r->hdrs);
+    ward_free(r->discover_host);
+    ward_free(r->discover_ca_pem);
     ward_free(r->body);
     ward_buf_release(&r->resp);
     ward_free(r);
@@ -675,6 +686,9 @@ static void http_req_finish(struct agent_http_req *r, CURLcode cc, int forced_er
 
     memset(&resp, 0, sizeof(resp));
     resp.err = forced_err ? forced_err : http_result(r, cc, status, connect_code);
+    if (!forced_err && cc != CURLE_OK && r->discover_err)
+        resp.err = r->discover_err; /* the discovery check refused the server's chain */
+    resp.discovered_ca_pem = r->discover_ca_pem;
     resp.status = status;
     resp.content_type = r->content_type[0] ? r->content_type : NULL;
     resp.location = r->location[0] ? r->location : NULL;
@@ -697,6 +711,11 @@ static void http_req_finish(struct agent_http_req *r, CURLcode cc, int forced_er
                  resp.err == WARD_EREDIRECT ? " (redirects are not followed)" : "");
     } else if (resp.err == WARD_EPROXY && connect_code >= 300) {
         snprintf(r->errbuf, sizeof(r->errbuf), "proxy answered CONNECT with %ld", connect_code);
+    } else if (r->discover_err && !forced_err && cc != CURLE_OK) {
+        snprintf(r->errbuf, sizeof(r->errbuf), "%s",
+                 r->discover_err == WARD_EPIN
+                     ? "no certificate in the server's chain matches the pinned CA"
+                     : "server certificate does not verify against the pinned CA for this host");
     } else if (!r->errbuf[0]) {
         snprintf(r->errbuf, sizeof(r->errbuf), "%s", curl_easy_strerror(cc));
     }
@@ -746,6 +765,73 @@ static int http_valid_header(const char *line)
         }                                                                                          \
     } while (0)
 
+/* ---- enrollment discovery ------------------------------------------------------------- */
+
+/* OpenSSL's whole-chain verification hook for a discovery connection (runs inside the
+ * handshake, before any HTTP byte is written): the chain the server sent must hold a CA
+ * certificate with the pinned SPKI, and the leaf must verify against exactly that CA and
+ * match the URL's host. */
+static int http_discover_verify(X509_STORE_CTX *xs, void *arg)
+{
+    struct agent_http_req *r = arg;
+    X509 *leaf = X509_STORE_CTX_get0_cert(xs);
+    STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(xs);
+    X509 *ca = NULL;
+    const char *reason = NULL;
+    char *pem = NULL;
+    int host_ok;
+
+    if (!leaf) {
+        r->discover_err = WARD_ETLS;
+        goto fail;
+    }
+    for (int i = 0; sent && i < sk_X509_num(sent); i++) {
+        X509 *c = sk_X509_value(sent, i);
+        if (X509_check_ca(c) >= 1 && ward_pin_check_cert(c, r->h->discover_pin) == 0) {
+            ca = c;
+            break;
+        }
+    }
+    if (!ca) {
+        r->discover_err = WARD_EPIN;
+        goto fail;
+    }
+    if (ward_x509_verify(leaf, sent, ca, 0, &reason) != 0) {
+        WARD_DEBUG("discovery: server certificate does not verify against the pinned CA: %s",
+                   reason ? reason : "?");
+        r->discover_err = WARD_ETLS;
+        goto fail;
+    }
+    if (X509_check_ip_asc(leaf, r->discover_host, 0) == 1)
+        host_ok = 1;
+    else
+        host_ok = X509_check_host(leaf, r->discover_host, 0, 0, NULL) == 1;
+    if (!host_ok) {
+        WARD_DEBUG("discovery: server certificate is not valid for %s", r->discover_host);
+        r->discover_err = WARD_ETLS;
+        goto fail;
+    }
+    if (ward_x509_to_pem(ca, &pem, NULL) != 0) {
+        r->discover_err = WARD_ENOMEM;
+        goto fail;
+    }
+    ward_free(r->discover_ca_pem);
+    r->discover_ca_pem = pem;
+    r->discover_err = 0;
+    X509_STORE_CTX_set_error(xs, X509_V_OK);
+    return 1;
+fail:
+    X509_STORE_CTX_set_error(xs, X509_V_ERR_CERT_UNTRUSTED);
+    return 0;
+}
+
+static CURLcode http_ssl_ctx_cb(CURL *easy, void *sslctx, void *userptr)
+{
+    (void)easy;
+    SSL_CTX_set_cert_verify_callback((SSL_CTX *)sslctx, http_discover_verify, userptr);
+    return CURLE_OK;
+}
+
 /* Applies the client policy and this request's parameters to r->easy. */
 static int http_req_setup(struct agent_http *h, struct agent_http_req *r,
                           const struct agent_http_request *rq)
@@ -784,7 +870,13 @@ static int http_req_setup(struct agent_http *h, struct agent_http_req *r,
     HTTP_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     HTTP_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     HTTP_SETOPT(CURLOPT_CAPATH, NULL); /* never the build-time default directory */
-    if (h->ca_blob) {
+    if (h->discover_pin) {
+        /* No CA store at all: http_discover_verify replaces chain verification. */
+        HTTP_SETOPT(CURLOPT_CAINFO, NULL);
+        HTTP_SETOPT(CURLOPT_SSL_SESSIONID_CACHE, 0L);
+        HTTP_SETOPT(CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx_cb);
+        HTTP_SETOPT(CURLOPT_SSL_CTX_DATA, (void *)r);
+    } else if (h->ca_blob) {
         struct curl_blob blob = {h->ca_blob, h->ca_blob_len, CURL_BLOB_NOCOPY};
         HTTP_SETOPT(CURLOPT_CAINFO_BLOB, &blob);
     } else {
@@ -924,6 +1016,18 @@ int agent_http_request(struct agent_http *h, const struct agent_http_request *rq
     snprintf(r->method, sizeof(r->method), "%s", method);
     ward_redact_url(rq->url, r->url_log, sizeof(r->url_log));
     r->via_proxy = h->proxy && !http_no_proxy_match(h->no_proxy, host);
+    if (h->discover_pin) {
+        /* curl hands IPv6 hosts back in brackets; X509_check_ip_asc wants them bare. */
+        const char *hs = host;
+        size_t hl = strlen(host);
+        if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+            hs++;
+            hl -= 2;
+        }
+        rc = http_dupn(hs, hl, &r->discover_host);
+        if (rc != 0)
+            goto out;
+    }
     rc = http_req_headers(r, rq);
     if (rc != 0)
         goto out;
@@ -1069,8 +1173,15 @@ int agent_http_new(uv_loop_t *loop, const struct agent_http_opts *o, struct agen
     if (!out)
         return WARD_EINVAL;
     *out = NULL;
-    if (!loop || !o || (!o->ca_file == !o->ca_pem) || (o->ca_pem && !o->ca_pem_len))
+    if (!loop || !o)
         return WARD_EINVAL;
+    if (o->discover_ca_pin) {
+        if (o->ca_file || o->ca_pem || o->extra_ca_file ||
+            ward_pin_check(o->discover_ca_pin, o->discover_ca_pin) != 0)
+            return WARD_EINVAL;
+    } else if ((!o->ca_file == !o->ca_pem) || (o->ca_pem && !o->ca_pem_len)) {
+        return WARD_EINVAL;
+    }
     if ((o->client_cert_file && o->client_cert_pem) || (o->client_key_file && o->client_key_pem))
         return WARD_EINVAL;
     if (!(o->client_cert_file || o->client_cert_pem) != !(o->client_key_file || o->client_key_pem))
@@ -1094,7 +1205,10 @@ int agent_http_new(uv_loop_t *loop, const struct agent_http_opts *o, struct agen
         o->low_speed_time_s ? o->low_speed_time_s : AGENT_HTTP_DEFAULT_LOW_SPEED_TIME_S;
     h->max_response = o->max_response ? o->max_response : AGENT_HTTP_DEFAULT_MAX_RESPONSE;
 
-    rc = http_setup_trust(h, o);
+    if (o->discover_ca_pin)
+        rc = http_dup(o->discover_ca_pin, &h->discover_pin);
+    else
+        rc = http_setup_trust(h, o);
     if (rc == 0)
         rc = http_dup(o->pin, &h->pin);
     if (rc == 0)

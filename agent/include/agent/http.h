@@ -41,6 +41,14 @@ struct agent_http_opts {
     /* Optional pin of the server certificate's public key: "sha256//<base64>", several
      * separated by ';' (rotation). A mismatch fails with WARD_EPIN. */
     const char *pin;
+    /* Enrollment discovery ("sha256:<hex>", kubeadm style) instead of ca_file / ca_pem:
+     * the TLS handshake succeeds only if the chain the server sends contains a CA
+     * certificate whose SPKI pin is this one, and the server certificate verifies against
+     * that CA for the URL's host. Nothing is sent on a connection that failed the check;
+     * a pin that matches no certificate fails the request with WARD_EPIN, other chain or
+     * host failures with WARD_ETLS. The CA found is handed back in
+     * agent_http_response.discovered_ca_pem. Excludes ca_file, ca_pem and extra_ca_file. */
+    const char *discover_ca_pin;
     /* Optional client identity (mutual TLS), each as a PEM file or an in-memory PEM. */
     const char *client_cert_file;
     const char *client_cert_pem;
@@ -106,6 +114,9 @@ struct agent_http_response {
      * header values, bodies or credentials. */
     const char *error_detail;
     long num_connects; /* new connections this request opened (0: reused one) */
+    /* With discover_ca_pin: PEM of the pinned CA found in the server's chain during this
+     * request's handshake; NULL otherwise (or when the connection was reused). */
+    const char *discovered_ca_pem;
 };
 
 /* Called exactly once per started request: on completion, on agent_http_cancel (with
@@ -121,7 +132,8 @@ typedef void (*agent_http_close_fn)(void *ctx);
 int agent_http_global_init(void);
 void agent_http_global_cleanup(void);
 
-/* Creates a client on `loop`. WARD_EINVAL without a trust anchor, WARD_ECONFIG for an
+/* Creates a client on `loop`. WARD_EINVAL without a trust anchor (ca_file, ca_pem or
+ * discover_ca_pin), WARD_ECONFIG for an
  * unusable proxy URL, WARD_EIO when a CA file cannot be read, WARD_ENOMEM. */
 int agent_http_new(uv_loop_t *loop, const struct agent_http_opts *opts, struct agent_http **out);
 
