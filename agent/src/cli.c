@@ -14,13 +14,19 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 #include <zlib.h>
 
+#include "agent/checkin.h"
 #include "agent/config.h"
 #include "agent/daemon.h"
+#include "agent/enroll.h"
+#include "agent/state.h"
+#include "agent/status.h"
 #include "platform/sysinfo.h"
+#include "ward/alloc.h"
 #include "ward/buf.h"
 #include "ward/config.h"
 #include "ward/error.h"
@@ -54,6 +60,9 @@ static int cmd_version(struct cli *c, int argc, char **argv);
 static int cmd_sysinfo(struct cli *c, int argc, char **argv);
 static int cmd_config(struct cli *c, int argc, char **argv);
 static int cmd_help(struct cli *c, int argc, char **argv);
+static int cmd_enroll(struct cli *c, int argc, char **argv);
+static int cmd_checkin(struct cli *c, int argc, char **argv);
+static int cmd_status(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
     {.name = "run", .args = "", .summary = "run the agent in the foreground", .run = cmd_run},
@@ -69,6 +78,18 @@ static const struct cli_command commands[] = {
      .args = "check FILE",
      .summary = "validate a configuration file",
      .run = cmd_config},
+    {.name = "enroll",
+     .args = "--token T | --token-file F [--force]",
+     .summary = "enroll with a management service (or WARD_ENROLL_TOKEN)",
+     .run = cmd_enroll},
+    {.name = "checkin",
+     .args = "",
+     .summary = "check in once now (commands, results) and exit",
+     .run = cmd_checkin},
+    {.name = "status",
+     .args = "[--json]",
+     .summary = "show enrollment, certificate and check-in state",
+     .run = cmd_status},
     {.name = "help", .args = "", .summary = "show this help", .run = cmd_help},
     {.name = NULL},
 };
@@ -78,9 +99,9 @@ static void usage(FILE *f)
     fprintf(f, "usage: ward [--config FILE] [--state-dir DIR] [--root DIR] [--log-level LEVEL]\n"
                "            <command> [args]\n\ncommands:\n");
     for (const struct cli_command *k = commands; k->name; k++) {
-        char left[40];
+        char left[48];
         snprintf(left, sizeof(left), "%s %s", k->name, k->args);
-        fprintf(f, "  %-24s %s\n", left, k->summary);
+        fprintf(f, "  %-40s %s\n", left, k->summary);
     }
     fprintf(f, "\ndefaults: config %s, state %s\n", WARD_DEFAULT_CONFIG, WARD_DEFAULT_STATE_DIR);
 }
@@ -264,6 +285,180 @@ static int cmd_config(struct cli *c, int argc, char **argv)
     ward_buf_release(&errs);
     agent_config_release(&tmp);
     return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int cmd_enroll(struct cli *c, int argc, char **argv)
+{
+    struct agent_enroll_opts o = {0};
+    char msg[1024];
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--force") == 0) {
+            o.force = 1;
+        } else if ((strcmp(argv[i], "--token") == 0 || strcmp(argv[i], "--token-file") == 0) &&
+                   i + 1 < argc) {
+            if (argv[i][7] == '\0')
+                o.token = argv[++i];
+            else
+                o.token_file = argv[++i];
+        } else {
+            fprintf(stderr,
+                    "ward enroll: unknown argument '%s' (usage: ward enroll --token TOKEN "
+                    "| --token-file FILE [--force])\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (o.token && o.token_file) {
+        fprintf(stderr, "ward enroll: give --token or --token-file, not both\n");
+        return EXIT_USAGE;
+    }
+    if (!o.token && !o.token_file)
+        o.token = getenv("WARD_ENROLL_TOKEN");
+    if (!o.token && !o.token_file) {
+        fprintf(stderr, "ward enroll: no token (--token, --token-file or WARD_ENROLL_TOKEN)\n");
+        return EXIT_USAGE;
+    }
+    if (load_config(c) != 0)
+        return EXIT_FAIL;
+    rc = agent_enroll(&c->cfg, &o, msg, sizeof(msg));
+    if (rc != 0) {
+        fprintf(stderr, "ward enroll: %s\n", msg);
+        return EXIT_FAIL;
+    }
+    printf("%s\n", msg);
+    return EXIT_OK;
+}
+
+struct checkin_once {
+    int rc;
+    int done;
+};
+
+static void on_checkin_done(int rc, void *ctx)
+{
+    struct checkin_once *o = ctx;
+    o->rc = rc;
+    o->done = 1;
+}
+
+static int cmd_checkin(struct cli *c, int argc, char **argv)
+{
+    struct agent_state *st = NULL;
+    struct agent_checkin *ck = NULL;
+    struct checkin_once once = {0};
+    uv_loop_t loop;
+    char *when = NULL, *err = NULL;
+    int rc;
+
+    if (check_args("checkin", argc, argv, NULL) != EXIT_OK)
+        return EXIT_USAGE;
+    if (load_config(c) != 0)
+        return EXIT_FAIL;
+    ward_log_set_level(c->cfg.log_level);
+    rc = agent_state_open(c->cfg.state_dir, &st);
+    if (rc != 0) {
+        fprintf(stderr, "ward checkin: cannot open state in %s: %s\n", c->cfg.state_dir,
+                ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (uv_loop_init(&loop) != 0) {
+        agent_state_close(st);
+        fprintf(stderr, "ward checkin: cannot create the event loop\n");
+        return EXIT_FAIL;
+    }
+    rc = agent_checkin_new(&loop, st, &c->cfg, &ck);
+    if (rc == 0) {
+        rc = agent_checkin_once(ck, on_checkin_done, &once);
+        if (rc == 0)
+            uv_run(&loop, UV_RUN_DEFAULT);
+        agent_checkin_close(ck, NULL, NULL);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    if (rc == 0)
+        rc = once.done ? once.rc : WARD_EIO;
+    if (rc == 0) {
+        agent_state_get(st, "last_checkin", &when);
+        printf("checked in at %s\n", when ? when : "?");
+    } else if (rc == WARD_ESTATE) {
+        fprintf(stderr, "ward checkin: not enrolled (run ward enroll --token TOKEN)\n");
+    } else if (rc == WARD_EREVOKED) {
+        fprintf(stderr, "ward checkin: this device needs re-enrollment (see ward status): "
+                        "ward enroll --force --token TOKEN\n");
+    } else {
+        agent_state_get(st, "last_error", &err);
+        fprintf(stderr, "ward checkin: %s\n", err ? err : ward_strerror(rc));
+    }
+    ward_free(when);
+    ward_free(err);
+    agent_state_close(st);
+    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static void status_line(const char *label, const json_t *v)
+{
+    if (json_is_string(v))
+        printf("%-18s %s\n", label, json_string_value(v));
+    else if (json_is_integer(v))
+        printf("%-18s %lld\n", label, (long long)json_integer_value(v));
+    else if (json_is_boolean(v))
+        printf("%-18s %s\n", label, json_is_true(v) ? "yes" : "no");
+    else
+        printf("%-18s -\n", label);
+}
+
+static int cmd_status(struct cli *c, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--json", NULL};
+    static const struct {
+        const char *key, *label;
+    } rows[] = {
+        {"state", "state:"},
+        {"device_id", "device id:"},
+        {"server", "server:"},
+        {"cert_not_after", "certificate until:"},
+        {"cert_renew_at", "renewal from:"},
+        {"last_checkin", "last check-in:"},
+        {"next_checkin", "next check-in:"},
+        {"pending_commands", "pending commands:"},
+        {"pending_results", "pending results:"},
+        {"last_error", "last error:"},
+        {"reenroll_reason", "re-enroll reason:"},
+    };
+    struct agent_state *st = NULL;
+    json_t *j = NULL;
+    int rc;
+
+    if (check_args("status", argc, argv, allowed) != EXIT_OK)
+        return EXIT_USAGE;
+    if (load_config(c) != 0)
+        return EXIT_FAIL;
+    rc = agent_state_open(c->cfg.state_dir, &st);
+    if (rc == 0)
+        rc = agent_status_collect(st, &j);
+    agent_state_close(st);
+    if (rc != 0) {
+        fprintf(stderr, "ward status: cannot read state in %s: %s\n", c->cfg.state_dir,
+                ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (has_flag(argc, argv, "--json")) {
+        rc = print_json(j);
+    } else {
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+            const json_t *v = json_object_get(j, rows[i].key);
+            if (strcmp(rows[i].key, "reenroll_reason") == 0 && json_is_null(v))
+                continue;
+            status_line(rows[i].label, v);
+        }
+        if (json_is_string(json_object_get(j, "hint")))
+            printf("\n%s\n", json_string_value(json_object_get(j, "hint")));
+        rc = EXIT_OK;
+    }
+    json_decref(j);
+    return rc;
 }
 
 static int cmd_help(struct cli *c, int argc, char **argv)

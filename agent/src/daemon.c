@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "agent/checkin.h"
 #include "agent/state.h"
 #include "ward/config.h"
 #include "platform/service.h"
@@ -26,6 +27,7 @@ struct daemon {
     struct agent_config cfg;
     const struct agent_daemon_opts *opts;
     struct agent_state *state;
+    struct agent_checkin *checkin;
     int stopping;
 };
 
@@ -48,6 +50,9 @@ static void daemon_stop(struct daemon *d, const char *why)
     d->stopping = 1;
     WARD_INFO("stopping (%s)", why);
     plat_service_stopping();
+    /* The check-in engine closes its own handles (and frees itself in their callbacks). */
+    agent_checkin_close(d->checkin, NULL, NULL);
+    d->checkin = NULL;
     uv_walk(&d->loop, close_walk, NULL);
 }
 
@@ -108,6 +113,7 @@ static void daemon_reload(struct daemon *d)
         apply_runtime_config(d);
         WARD_INFO("configuration reloaded");
     }
+    agent_checkin_reload(d->checkin); /* picks up an enrollment made since */
     ward_buf_release(&errs);
     plat_service_ready("running");
 }
@@ -162,6 +168,15 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
     }
 
     WARD_INFO("ward %s running, state in %s", WARD_VERSION, d.cfg.state_dir);
+    rc = agent_checkin_new(&d.loop, d.state, &d.cfg, &d.checkin);
+    if (rc == 0)
+        rc = agent_checkin_start(d.checkin);
+    if (rc != 0) {
+        WARD_LOG_ERR(rc, "cannot start checking in");
+        daemon_stop(&d, "start-up failure");
+        uv_run(&d.loop, UV_RUN_DEFAULT);
+        goto out;
+    }
     plat_service_ready(agent_state_enrolled(d.state) ? "running, enrolled"
                                                      : "running, not enrolled");
     uv_run(&d.loop, UV_RUN_DEFAULT);

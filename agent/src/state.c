@@ -25,6 +25,27 @@ struct agent_state {
 
 static const struct ward_migration migrations[] = {
     {1, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"},
+    /* Command journal and outbox (agent/src/commands.c, outbox.c). A command row exists
+     * before its handler starts, so a restart can tell "never ran" from "was running". */
+    {2, "CREATE TABLE commands ("
+        " command_id TEXT PRIMARY KEY,"
+        " seq INTEGER NOT NULL,"
+        " type TEXT NOT NULL,"
+        " params TEXT NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN ('received', 'running', 'done')),"
+        " status TEXT,"
+        " received_at INTEGER NOT NULL,"
+        " started_at INTEGER,"
+        " finished_at INTEGER) STRICT;"
+        "CREATE INDEX commands_state ON commands(state, seq);"
+        "CREATE TABLE outbox ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " kind INTEGER NOT NULL," /* drop priority: 0 telemetry (first) .. 1 result (last) */
+        " ref TEXT,"              /* command_id of a result */
+        " body TEXT NOT NULL,"
+        " bytes INTEGER NOT NULL,"
+        " created_at INTEGER NOT NULL) STRICT;"
+        "CREATE INDEX outbox_kind ON outbox(kind, id);"},
 };
 
 static int uv_to_ward(int uvrc)

@@ -24,6 +24,8 @@ struct agent_config {
     char *no_proxy;       /* hosts that bypass the proxy; NULL = environment */
     char *extra_ca_file;  /* extra trust for TLS-inspecting proxies */
     size_t max_response;  /* bytes */
+    int backoff_base;     /* seconds: first retry delay after a failed check-in */
+    int backoff_cap;      /* seconds: longest retry delay; 0 = the interval (at least 60) */
 };
 
 /* Field types of the schema table. */
