@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Third-party libraries as imported targets: ward::uv, ward::curl, ward::ssl (libssl +
-# libcrypto), ward::jansson, ward::z, ward::sqlite, and on Linux ward::systemd.
+# libcrypto; ward::crypto too on Windows), ward::jansson, ward::z, ward::sqlite, and on Linux
+# ward::systemd.
 # Natively they come from Debian's -dev packages through pkg-config; for Windows from the
 # static prefix that packaging/windows/build-deps produces (WARD_WINDEPS_PREFIX).
 if(NOT WIN32)
@@ -29,32 +30,31 @@ else()
     # Our prefix goes first so Debian's mingw zlib import library cannot shadow it.
     list(PREPEND CMAKE_FIND_ROOT_PATH ${WARD_WINDEPS_PREFIX})
     set(_inc ${WARD_WINDEPS_PREFIX}/include)
-    function(ward_static_dep name)
-        cmake_parse_arguments(A "" "" "LIBS;SYSLIBS;DEFS" ${ARGN})
-        add_library(ward::${name} INTERFACE IMPORTED GLOBAL)
-        set(paths "")
-        foreach(l ${A_LIBS})
-            set(p ${WARD_WINDEPS_PREFIX}/lib/${l})
-            if(NOT EXISTS ${p})
-                message(FATAL_ERROR "missing ${p}: run packaging/windows/build-deps")
-            endif()
-            list(APPEND paths ${p})
-        endforeach()
+    # STATIC IMPORTED (not INTERFACE with raw paths): CMake then knows libcurl.a needs
+    # libssl.a after it, and orders (and repeats) the archives on every link line.
+    function(ward_static_dep name lib)
+        cmake_parse_arguments(A "" "" "DEPS;DEFS" ${ARGN})
+        set(p ${WARD_WINDEPS_PREFIX}/lib/${lib})
+        if(NOT EXISTS ${p})
+            message(FATAL_ERROR "missing ${p}: run packaging/windows/build-deps")
+        endif()
+        add_library(ward::${name} STATIC IMPORTED GLOBAL)
         set_target_properties(ward::${name} PROPERTIES
+            IMPORTED_LOCATION ${p}
             INTERFACE_INCLUDE_DIRECTORIES ${_inc}
-            INTERFACE_LINK_LIBRARIES "${paths};${A_SYSLIBS}"
+            INTERFACE_LINK_LIBRARIES "${A_DEPS}"
             INTERFACE_COMPILE_DEFINITIONS "${A_DEFS}")
     endfunction()
     # System libraries as the dependencies' own static link lines list them (.pc files).
-    ward_static_dep(z LIBS libz.a)
-    ward_static_dep(ssl LIBS libssl.a libcrypto.a
-        SYSLIBS ws2_32 gdi32 crypt32 bcrypt advapi32 user32)
-    ward_static_dep(uv LIBS libuv.a
-        SYSLIBS ws2_32 iphlpapi userenv psapi user32 advapi32 ole32 shell32 dbghelp)
-    ward_static_dep(jansson LIBS libjansson.a)
-    ward_static_dep(sqlite LIBS libsqlite3.a)
-    ward_static_dep(curl LIBS libcurl.a
-        SYSLIBS ward::ssl ward::z ws2_32 crypt32 bcrypt advapi32 shell32 user32 winmm
+    ward_static_dep(z libz.a)
+    ward_static_dep(crypto libcrypto.a DEPS ws2_32 gdi32 crypt32 bcrypt advapi32 user32)
+    ward_static_dep(ssl libssl.a DEPS ward::crypto)
+    ward_static_dep(uv libuv.a
+        DEPS ws2_32 iphlpapi userenv psapi user32 advapi32 ole32 shell32 dbghelp)
+    ward_static_dep(jansson libjansson.a)
+    ward_static_dep(sqlite libsqlite3.a)
+    ward_static_dep(curl libcurl.a
+        DEPS ward::ssl ward::z ws2_32 crypt32 bcrypt advapi32 shell32 user32 winmm
         DEFS CURL_STATICLIB)
     add_library(ward::systemd INTERFACE IMPORTED GLOBAL)
 endif()
