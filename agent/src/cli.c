@@ -287,6 +287,13 @@ static int cmd_config(struct cli *c, int argc, char **argv)
     return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* One-shot commands print one clear line of their own; informational log lines (a new
+ * state database ...) would only crowd it, so they show with -v / --log-level debug. */
+static void quiet_logs(const struct cli *c)
+{
+    ward_log_set_level(c->cfg.log_level == WARD_LOG_INFO ? WARD_LOG_WARN : c->cfg.log_level);
+}
+
 static int cmd_enroll(struct cli *c, int argc, char **argv)
 {
     struct agent_enroll_opts o = {0};
@@ -322,6 +329,7 @@ static int cmd_enroll(struct cli *c, int argc, char **argv)
     }
     if (load_config(c) != 0)
         return EXIT_FAIL;
+    quiet_logs(c);
     rc = agent_enroll(&c->cfg, &o, msg, sizeof(msg));
     if (rc != 0) {
         fprintf(stderr, "ward enroll: %s\n", msg);
@@ -356,7 +364,7 @@ static int cmd_checkin(struct cli *c, int argc, char **argv)
         return EXIT_USAGE;
     if (load_config(c) != 0)
         return EXIT_FAIL;
-    ward_log_set_level(c->cfg.log_level);
+    quiet_logs(c);
     rc = agent_state_open(c->cfg.state_dir, &st);
     if (rc != 0) {
         fprintf(stderr, "ward checkin: cannot open state in %s: %s\n", c->cfg.state_dir,
@@ -435,6 +443,7 @@ static int cmd_status(struct cli *c, int argc, char **argv)
         return EXIT_USAGE;
     if (load_config(c) != 0)
         return EXIT_FAIL;
+    quiet_logs(c);
     rc = agent_state_open(c->cfg.state_dir, &st);
     if (rc == 0)
         rc = agent_status_collect(st, &j);

@@ -127,12 +127,8 @@ int agent_envelope_verify(const json_t *env, const uint8_t key[WARD_ED25519_PUB_
     if (strlen(payload) > PAYLOAD_MAX * 4 / 3 + 4)
         return WARD_EVERIFY;
     rc = ward_base64_decode(payload, strlen(payload), 0, &raw, &rawlen);
-    if (rc == 0)
-        rc = ward_base64_decode(sig, strlen(sig), 0, &sigraw, &siglen);
-    if (rc == WARD_ENOMEM)
-        goto out;
-    if (rc != 0 || siglen != WARD_ED25519_SIG_LEN) {
-        rc = WARD_EVERIFY;
+    if (rc != 0) {
+        rc = rc == WARD_ENOMEM ? rc : WARD_EVERIFY;
         goto out;
     }
     /* Parsed before the signature check only to name the command in the refusal; nothing
@@ -140,6 +136,13 @@ int agent_envelope_verify(const json_t *env, const uint8_t key[WARD_ED25519_PUB_
     prc = parse_payload(raw, rawlen, out);
     if (prc == WARD_ENOMEM) {
         rc = prc;
+        goto out;
+    }
+    rc = ward_base64_decode(sig, strlen(sig), 0, &sigraw, &siglen);
+    if (rc == WARD_ENOMEM)
+        goto out;
+    if (rc != 0 || siglen != WARD_ED25519_SIG_LEN) {
+        rc = WARD_EVERIFY; /* malformed */
         goto out;
     }
     rc = WARD_EVERIFY;

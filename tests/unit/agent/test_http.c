@@ -28,6 +28,7 @@
 
 #include "agent/http.h"
 #include "ward/alloc.h"
+#include "ward/crypto.h"
 #include "ward/log.h"
 #include "wtest.h"
 
@@ -1463,3 +1464,145 @@ WT_TEST(allocation_failure_sweep)
     WT_ASSERT(n > 10); /* the sweep really went through the client's allocations */
     free(pem);
 }
+
+/* ---- enrollment discovery (discover_ca_pin; agent/src/enroll.c uses it) ---------------- */
+
+/* A peer certificate file holding `leaf` followed by `ca` (as ward-server's server.pem),
+ * served under the name "<name>". */
+static void make_chain(const char *name, const char *leaf, const char *ca)
+{
+    char rel[64], src[64];
+    size_t l1, l2, lk;
+    char *a, *b, *k, *both;
+    snprintf(src, sizeof(src), "%s.pem", leaf);
+    a = slurp(pki(src), &l1);
+    snprintf(src, sizeof(src), "%s.pem", ca);
+    b = slurp(pki(src), &l2);
+    snprintf(src, sizeof(src), "%s.key", leaf);
+    k = slurp(pki(src), &lk);
+    both = malloc(l1 + l2 + 1);
+    WT_ASSERT(both != NULL);
+    memcpy(both, a, l1);
+    memcpy(both + l1, b, l2);
+    snprintf(rel, sizeof(rel), "pki/%s.pem", name);
+    wt_write_file(rel, both, l1 + l2);
+    snprintf(rel, sizeof(rel), "pki/%s.key", name);
+    wt_write_file(rel, k, lk);
+    free(a);
+    free(b);
+    free(k);
+    free(both);
+}
+
+static void pin_of(const char *pem_file, char out[WARD_PIN_SIZE])
+{
+    size_t n;
+    char *pem = slurp(pki(pem_file), &n);
+    X509 *x = NULL;
+    WT_OK(ward_x509_parse(pem, n, &x));
+    WT_OK(ward_pin_from_cert(x, out));
+    X509_free(x);
+    free(pem);
+}
+
+static char discovered[8192];
+
+static void on_discover_done(struct agent_http_response *resp, void *ctx)
+{
+    snprintf(discovered, sizeof(discovered), "%s",
+             resp->discovered_ca_pem ? resp->discovered_ca_pem : "");
+    on_done(resp, ctx);
+}
+
+static int discover_once(const char *peer_cert, const char *pin, struct res *r)
+{
+    struct peer p;
+    struct agent_http_opts o;
+    struct agent_http_request rq;
+    struct t t;
+    start_https(&p, peer_cert, 0);
+    memset(&o, 0, sizeof(o));
+    o.discover_ca_pin = pin;
+    o.proxy = "";
+    o.connect_timeout_ms = 5000;
+    o.timeout_ms = 30000;
+    memset(&rq, 0, sizeof(rq));
+    rq.url = url(p.port, "/json");
+    discovered[0] = '\0';
+    t_open(&t, &o);
+    WT_OK(agent_http_request(t.h, &rq, on_discover_done, r, NULL));
+    t_wait(&t, r, 1);
+    t_close(&t);
+    peer_stop(&p);
+    return r->err;
+}
+
+WT_TEST(discover_pinned_ca)
+{
+    struct res r = {0};
+    char pin[WARD_PIN_SIZE], got[WARD_PIN_SIZE];
+    X509 *x = NULL;
+    pin_of("ca.pem", pin);
+    make_chain("chain", "server", "ca");
+    WT_OK(discover_once("chain", pin, &r));
+    WT_EQ_INT(r.status, 200);
+    /* The CA found is handed back. */
+    WT_OK(ward_x509_parse(discovered, strlen(discovered), &x));
+    WT_OK(ward_pin_from_cert(x, got));
+    WT_EQ_STR(got, pin);
+    X509_free(x);
+    res_free(&r);
+}
+
+WT_TEST(discover_wrong_pin_fails_handshake)
+{
+    struct res r = {0};
+    char pin[WARD_PIN_SIZE];
+    pin_of("wrongca.pem", pin);
+    make_chain("chain", "server", "ca");
+    WT_EQ_ERR(discover_once("chain", pin, &r), WARD_EPIN);
+    WT_EQ_INT(r.status, 0); /* no HTTP exchange at all */
+    WT_EQ_STR(discovered, "");
+    WT_CONTAINS(r.detail, "pinned CA");
+    res_free(&r);
+    /* A server that sends no CA certificate cannot be matched either. */
+    pin_of("ca.pem", pin);
+    WT_EQ_ERR(discover_once("server", pin, &r), WARD_EPIN);
+    res_free(&r);
+}
+
+WT_TEST(discover_rejects_leaf_not_issued_by_pinned_ca)
+{
+    struct res r = {0};
+    char pin[WARD_PIN_SIZE];
+    /* An impostor sends the genuine CA certificate along with its own leaf. */
+    pin_of("ca.pem", pin);
+    make_chain("impostor", "wrong-server", "ca");
+    WT_EQ_ERR(discover_once("impostor", pin, &r), WARD_ETLS);
+    WT_EQ_INT(r.status, 0);
+    res_free(&r);
+    /* Issued by the pinned CA, but for another host name. */
+    make_chain("otherchain", "other", "ca");
+    WT_EQ_ERR(discover_once("otherchain", pin, &r), WARD_ETLS);
+    WT_EQ_INT(r.status, 0);
+    res_free(&r);
+}
+
+WT_TEST(discover_option_validation)
+{
+    uv_loop_t loop;
+    struct agent_http *h = NULL;
+    struct agent_http_opts o;
+    char pin[WARD_PIN_SIZE];
+    pin_of("ca.pem", pin);
+    WT_EQ_INT(uv_loop_init(&loop), 0);
+    memset(&o, 0, sizeof(o));
+    o.discover_ca_pin = "sha256:nothex";
+    WT_EQ_ERR(agent_http_new(&loop, &o, &h), WARD_EINVAL);
+    o.discover_ca_pin = pin;
+    o.ca_file = pki("ca.pem"); /* discovery and a fixed anchor exclude each other */
+    WT_EQ_ERR(agent_http_new(&loop, &o, &h), WARD_EINVAL);
+    WT_ASSERT(h == NULL);
+    WT_EQ_INT(uv_loop_close(&loop), 0);
+}
+/* ---- end enrollment discovery --------------------------------------------------------- */
