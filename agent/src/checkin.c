@@ -315,6 +315,17 @@ static void schedule(struct agent_checkin *c, uint64_t delay_ms)
     uv_timer_start(&c->timer, on_timer, delay_ms, 0);
 }
 
+/* The jittered interval, or sooner when certificate renewal falls due before it (a short
+ * certificate lifetime must not expire between two check-ins). */
+static uint64_t next_delay(const struct agent_checkin *c)
+{
+    uint64_t d = agent_sched_jitter(interval_ms(c), rnd32());
+    int64_t until = agent_sched_renew_at(c->id.not_before, c->id.not_after) - ward_time_now();
+    if (until >= 0 && (uint64_t)until * 1000 + 1000 < d)
+        d = (uint64_t)until * 1000 + 1000;
+    return d;
+}
+
 static void cycle_failed(struct agent_checkin *c, const char *what,
                          const struct agent_http_response *r, int err)
 {
@@ -370,7 +381,7 @@ static void cycle_succeeded(struct agent_checkin *c)
         finish_once(c, 0);
         return;
     }
-    schedule(c, agent_sched_jitter(interval_ms(c), rnd32()));
+    schedule(c, next_delay(c));
     wait_arm(c);
 }
 

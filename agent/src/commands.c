@@ -257,7 +257,8 @@ static int record_rejected(struct ward_store *s, const struct agent_command *c,
     rc = ward_store_prepare(s,
                             "INSERT INTO commands(command_id, seq, type, params, state, status,"
                             " received_at, finished_at) VALUES (?1, ?2, ?3, '{}', 'done',"
-                            " 'rejected', ?4, ?4)",
+                            " 'rejected', ?4, ?4)"
+                            " ON CONFLICT(command_id) DO NOTHING",
                             &st);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, c->command_id, -1, SQLITE_STATIC);
@@ -267,7 +268,8 @@ static int record_rejected(struct ward_store *s, const struct agent_command *c,
         rc = ward_store_step(s, st);
         sqlite3_finalize(st);
     }
-    if (rc == 0)
+    /* Another agent process (ward checkin next to ward run) may have recorded it first. */
+    if (rc == 0 && sqlite3_changes(ward_store_db(s)) == 1)
         rc = queue_result(s, c->command_id, c->seq, "rejected", 0, now, NULL,
                           agent_reject_name(why));
     if (rc == 0)
@@ -289,7 +291,8 @@ static int record_received(struct ward_store *s, const struct agent_command *c, 
         goto out;
     rc = ward_store_prepare(s,
                             "INSERT INTO commands(command_id, seq, type, params, state,"
-                            " received_at) VALUES (?1, ?2, ?3, ?4, 'received', ?5)",
+                            " received_at) VALUES (?1, ?2, ?3, ?4, 'received', ?5)"
+                            " ON CONFLICT(command_id) DO NOTHING",
                             &st);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, c->command_id, -1, SQLITE_STATIC);
@@ -299,6 +302,10 @@ static int record_received(struct ward_store *s, const struct agent_command *c, 
         sqlite3_bind_int64(st, 5, now);
         rc = ward_store_step(s, st);
         sqlite3_finalize(st);
+    }
+    if (rc == 0 && sqlite3_changes(ward_store_db(s)) == 0) {
+        ward_store_rollback(s); /* recorded by another agent process already */
+        goto out;
     }
     snprintf(seqtxt, sizeof(seqtxt), "%lld", c->seq);
     if (rc == 0)
@@ -456,7 +463,8 @@ static int set_state(struct ward_store *s, const char *id, const char *state, co
     sqlite3_stmt *q = NULL;
     char sql[160];
     int rc;
-    snprintf(sql, sizeof(sql), "UPDATE commands SET state = ?2, %s = ?3 WHERE command_id = ?1",
+    snprintf(sql, sizeof(sql),
+             "UPDATE commands SET state = ?2, %s = ?3 WHERE command_id = ?1 AND state = 'received'",
              col);
     rc = ward_store_prepare(s, sql, &q);
     if (rc != 0)
@@ -479,9 +487,13 @@ static int run_one(struct agent_state *st, struct agent_cmd_env *env, const char
     int64_t started = ward_time_now(), finished;
     int hrc, rc;
 
+    /* Claimed with a conditional update: of two agent processes sharing the state, only
+     * one moves the row out of 'received' and runs it. */
     rc = set_state(s, id, "running", "started_at", started);
     if (rc != 0)
         return rc;
+    if (sqlite3_changes(ward_store_db(s)) != 1)
+        return 0;
     if (!h) {
         hrc = WARD_ENOTSUP;
         error = ward_strdup("unknown command type");
