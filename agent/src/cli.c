@@ -25,6 +25,7 @@
 #include "agent/enroll.h"
 #include "agent/state.h"
 #include "agent/status.h"
+#include "enforcement/baseline.h"
 #include "platform/sysinfo.h"
 #include "ward/alloc.h"
 #include "ward/buf.h"
@@ -63,6 +64,7 @@ static int cmd_help(struct cli *c, int argc, char **argv);
 static int cmd_enroll(struct cli *c, int argc, char **argv);
 static int cmd_checkin(struct cli *c, int argc, char **argv);
 static int cmd_status(struct cli *c, int argc, char **argv);
+static int cmd_baseline(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
     {.name = "run", .args = "", .summary = "run the agent in the foreground", .run = cmd_run},
@@ -90,6 +92,10 @@ static const struct cli_command commands[] = {
      .args = "[--json]",
      .summary = "show enrollment, certificate and check-in state",
      .run = cmd_status},
+    {.name = "baseline",
+     .args = "check|apply FILE | remove ID | schema",
+     .summary = "check or apply a baseline here (--root, --json)",
+     .run = cmd_baseline},
     {.name = "help", .args = "", .summary = "show this help", .run = cmd_help},
     {.name = NULL},
 };
@@ -547,6 +553,129 @@ static int parse_globals(struct cli *c, int argc, char **argv, int *idx)
     }
     *idx = i;
     return EXIT_OK;
+}
+
+/* ward baseline check|apply FILE, remove ID, schema. Exit status: 0 when every setting was
+ * evaluated (compliant or not), 1 for an unreadable or invalid document or state, 2 for
+ * usage, 3 when some setting could not be evaluated or applied (its error is in the
+ * output). --root and --state-dir may also follow the subcommand. */
+#define EXIT_BASELINE_ERRORS 3
+static int cmd_baseline(struct cli *c, int argc, char **argv)
+{
+    const char *sub = argc > 1 ? argv[1] : "", *arg = NULL;
+    struct enf_baseline *b = NULL;
+    struct enf_report *r = NULL;
+    struct agent_state *st = NULL;
+    struct enf_run_opts o = {0};
+    struct ward_buf out;
+    int json = 0, markdown = 0, rc, ex = EXIT_FAIL;
+
+    ward_buf_init(&out, (size_t)16 << 20);
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--markdown") == 0) {
+            markdown = 1;
+        } else if ((strcmp(argv[i], "--root") == 0 || strcmp(argv[i], "--state-dir") == 0) &&
+                   i + 1 < argc) {
+            if (add_override(c, argv[i][2] == 'r' ? "root" : "state_dir", argv[i + 1]) != EXIT_OK)
+                return EXIT_USAGE;
+            i++;
+        } else if (argv[i][0] != '-' && !arg) {
+            arg = argv[i];
+        } else {
+            fprintf(stderr, "ward baseline: unknown argument '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (strcmp(sub, "schema") == 0) {
+        json_t *j = NULL;
+        if (arg || (json && markdown))
+            return EXIT_USAGE;
+        if (json) {
+            if (enf_schema_json(&j) != 0)
+                return EXIT_FAIL;
+            rc = print_json(j);
+            json_decref(j);
+            return rc;
+        }
+        rc = enf_schema_markdown(&out);
+        if (rc == 0)
+            fputs(out.data, stdout);
+        ward_buf_release(&out);
+        return rc == 0 ? EXIT_OK : EXIT_FAIL;
+    }
+    if (markdown || !arg ||
+        (strcmp(sub, "check") != 0 && strcmp(sub, "apply") != 0 && strcmp(sub, "remove") != 0)) {
+        fprintf(stderr, "usage: ward baseline check|apply FILE [--root DIR] [--json]\n"
+                        "       ward baseline remove ID [--root DIR] [--json]\n"
+                        "       ward baseline schema [--json]\n");
+        return EXIT_USAGE;
+    }
+    if (load_config(c) != 0)
+        return EXIT_FAIL;
+    quiet_logs(c);
+    o.root = c->cfg.root;
+    if (strcmp(sub, "remove") != 0) {
+        rc = enf_baseline_load_file(arg, &b, &out);
+        if (rc != 0) {
+            /* one line per problem, each with its JSON path */
+            const char *p = out.data ? out.data : "";
+            while (*p) {
+                const char *nl = strchr(p, '\n');
+                int n = nl ? (int)(nl - p) : (int)strlen(p);
+                fprintf(stderr, "ward baseline: %s: %.*s\n", arg, n, p);
+                p += n + (nl ? 1 : 0);
+            }
+            if (!out.len)
+                fprintf(stderr, "ward baseline: %s: %s\n", arg, ward_strerror(rc));
+            goto out;
+        }
+    }
+    if (strcmp(sub, "check") != 0) {
+        rc = agent_state_open(c->cfg.state_dir, &st);
+        if (rc != 0) {
+            fprintf(stderr, "ward baseline: cannot open state in %s: %s\n", c->cfg.state_dir,
+                    ward_strerror(rc));
+            goto out;
+        }
+        o.journal = agent_state_store(st);
+    }
+    if (strcmp(sub, "remove") == 0) {
+        rc = enf_baseline_remove(arg, &o, &r);
+        if (rc == WARD_ENOENT) {
+            fprintf(stderr, "ward baseline: nothing journaled for baseline %s\n", arg);
+            goto out;
+        }
+    } else {
+        o.flags = strcmp(sub, "apply") == 0 ? ENF_RUN_APPLY : 0;
+        rc = enf_run(b, &o, &r);
+    }
+    if (rc != 0) {
+        fprintf(stderr, "ward baseline: %s\n", ward_strerror(rc));
+        goto out;
+    }
+    if (json) {
+        json_t *j = NULL;
+        rc = enf_report_json(r, &j);
+        if (rc == 0 && print_json(j) != EXIT_OK)
+            rc = WARD_ENOMEM;
+        json_decref(j);
+    } else {
+        rc = enf_report_table(r, &out);
+        if (rc == 0)
+            fputs(out.data, stdout);
+    }
+    if (rc != 0)
+        fprintf(stderr, "ward baseline: %s\n", ward_strerror(rc));
+    else
+        ex = r->n_errors ? EXIT_BASELINE_ERRORS : EXIT_OK;
+out:
+    enf_report_free(r);
+    enf_baseline_free(b);
+    agent_state_close(st);
+    ward_buf_release(&out);
+    return ex;
 }
 
 int agent_cli_main(int argc, char **argv)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "enforcement/baseline.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
 #include "ward/log.h"
@@ -46,6 +47,8 @@ static const struct ward_migration migrations[] = {
         " bytes INTEGER NOT NULL,"
         " created_at INTEGER NOT NULL) STRICT;"
         "CREATE INDEX outbox_kind ON outbox(kind, id);"},
+    /* Baseline rollback journal (enforcement/: the SQL is the engine's, see baseline.h). */
+    {3, ENF_JOURNAL_SQL_V1},
 };
 
 static int uv_to_ward(int uvrc)

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The Linux setting kinds, each defined in its own kind_<name>.c and listed in this OS's
+ * registry (registry.c). A new kind adds its table here and one line to the registry.
+ */
+#ifndef ENFORCEMENT_LINUX_KINDS_H
+#define ENFORCEMENT_LINUX_KINDS_H
+
+#include "enforcement/kind.h"
+
+extern const struct enf_kind enf_kind_file;
+extern const struct enf_kind enf_kind_line;
+extern const struct enf_kind enf_kind_ini;
+extern const struct enf_kind enf_kind_sysctl;
+extern const struct enf_kind enf_kind_kernel_module;
+extern const struct enf_kind enf_kind_command;
+
+#endif
