@@ -13,7 +13,8 @@
  *       check-ins with each device's own certificate: "full" opens a connection per
  *       check-in (full handshake, no resumption), "keepalive" keeps C connections and sends
  *       check-ins back to back, "resume" opens a connection per check-in and resumes the
- *       device's TLS session. One "result" line per phase and repetition, then one
+ *       device's TLS session (cycling over the devices that got one in an earlier phase, so
+ *       that nearly every handshake resumes). One "result" line per phase and repetition, then one
  *       "median" line per phase (the median of each figure over the repetitions).
  *   loadgen cpu-of --runs R -- CMD ARGS...
  *       runs CMD R times (fork/exec, stdout and stderr to /dev/null) and prints the median
@@ -102,6 +103,8 @@ static struct {
     struct device *devs;
     size_t ndev, devcap;
     size_t next_dev;
+    size_t *with_sess; /* devices holding a session, in the order they got one */
+    size_t nsess, next_sess;
     struct conn *conns;
     size_t nconn;
     size_t active;
@@ -362,6 +365,8 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
     d = &g.devs[c->dev];
     if (d->sess)
         SSL_SESSION_free(d->sess);
+    else
+        g.with_sess[g.nsess++] = c->dev;
     d->sess = sess;
     return 1; /* we keep the reference */
 }
@@ -527,8 +532,11 @@ static int ssl_wait(struct conn *c, int r, const char *what)
 
 static void fail(struct conn *c)
 {
+    int refused = c->st == ST_CONNECT;
     conn_close(c);
-    if (want_more())
+    /* A refused connection leaves its slot idle: no busy loop against a server that is
+     * gone; the phase ends once every slot is idle. */
+    if (!refused && want_more())
         conn_start(c);
 }
 
@@ -687,11 +695,12 @@ static void conn_start(struct conn *c)
     struct device *d;
 
     inet_pton(AF_INET, LG_HOST, &sa.sin_addr);
-    if (g.mode == MODE_ENROLL) {
+    if (g.mode == MODE_ENROLL)
         c->dev = g.enroll_started++;
-    } else {
+    else if (g.mode == MODE_RESUME && g.nsess > 0)
+        c->dev = g.with_sess[g.next_sess++ % g.nsess]; /* devices that have a session */
+    else
         c->dev = g.next_dev++ % g.ndev;
-    }
     d = &g.devs[c->dev];
     c->t0 = now_ns();
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -919,6 +928,8 @@ static int cmd_checkin(const char *phases, size_t conc, double duration, size_t 
     if (reps < 1 || reps > LG_MAX_REPS)
         die("--reps must be 1..16");
     devices_load(n);
+    if (!(g.with_sess = ward_calloc(g.ndev, sizeof(*g.with_sess))))
+        die("out of memory");
     fprintf(stderr, "loadgen: %zu devices loaded\n", g.ndev);
     for (size_t rep = 0; rep < reps; rep++) {
         for (size_t i = 0; i < nm; i++) {
