@@ -25,6 +25,7 @@
 #include "agent/enroll.h"
 #include "agent/state.h"
 #include "agent/status.h"
+#include "inventory/inventory.h"
 #include "enforcement/baseline.h"
 #include "platform/sysinfo.h"
 #include "ward/alloc.h"
@@ -64,6 +65,7 @@ static int cmd_help(struct cli *c, int argc, char **argv);
 static int cmd_enroll(struct cli *c, int argc, char **argv);
 static int cmd_checkin(struct cli *c, int argc, char **argv);
 static int cmd_status(struct cli *c, int argc, char **argv);
+static int cmd_inventory(struct cli *c, int argc, char **argv);
 static int cmd_baseline(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
@@ -96,6 +98,10 @@ static const struct cli_command commands[] = {
      .args = "check|apply FILE | remove ID | schema",
      .summary = "check or apply a baseline here (--root, --json)",
      .run = cmd_baseline},
+    {.name = "inventory",
+     .args = "[--json] [--section S]... [--root DIR] [--schema-markdown]",
+     .summary = "collect and print this machine's inventory",
+     .run = cmd_inventory},
     {.name = "help", .args = "", .summary = "show this help", .run = cmd_help},
     {.name = NULL},
 };
@@ -474,6 +480,75 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     }
     json_decref(j);
     return rc;
+}
+
+/* Collects the local inventory (no server involved) and prints it. Sections that fail are
+ * reported inside the document; only a failure to collect at all is an error exit. */
+static int cmd_inventory(struct cli *c, int argc, char **argv)
+{
+    const char *sections[32], *root = NULL;
+    size_t ns = 0;
+    struct inv_options o = {0};
+    struct inv_doc *doc = NULL;
+    struct ward_buf out;
+    char *text = NULL;
+    int json = 0, md = 0, rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--schema-markdown") == 0) {
+            md = 1;
+        } else if ((strcmp(argv[i], "--section") == 0 || strcmp(argv[i], "--root") == 0) &&
+                   i + 1 < argc) {
+            if (argv[i][2] == 'r') {
+                root = argv[++i];
+            } else if (!inv_section_find(argv[i + 1]) || ns + 1 >= 32) {
+                fprintf(stderr, "ward inventory: unknown section '%s'\n", argv[i + 1]);
+                return EXIT_USAGE;
+            } else {
+                sections[ns++] = argv[++i];
+            }
+        } else {
+            fprintf(stderr, "ward inventory: unknown argument '%s'\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    ward_buf_init(&out, (size_t)256 << 20);
+    if (md) {
+        rc = inv_schema_markdown(&out);
+        if (rc == 0)
+            fwrite(out.data, 1, out.len, stdout);
+        ward_buf_release(&out);
+        return rc == 0 ? EXIT_OK : EXIT_FAIL;
+    }
+    if (load_config(c) != 0) {
+        ward_buf_release(&out);
+        return EXIT_FAIL;
+    }
+    quiet_logs(c);
+    sections[ns] = NULL;
+    o.root = root ? root : c->cfg.root;
+    o.sections = ns ? sections : NULL;
+    rc = inv_collect(&o, &doc);
+    if (rc == 0 && json) {
+        size_t len = 0;
+        rc = inv_doc_dump(doc, 0, &text, &len);
+        if (rc == 0) {
+            fwrite(text, 1, len, stdout);
+            fputc('\n', stdout);
+        }
+    } else if (rc == 0) {
+        rc = inv_doc_summary(doc, &out);
+        if (rc == 0)
+            fwrite(out.data, 1, out.len, stdout);
+    }
+    if (rc != 0)
+        fprintf(stderr, "ward inventory: %s\n", ward_strerror(rc));
+    ward_free(text);
+    ward_buf_release(&out);
+    inv_doc_free(doc);
+    return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
 static int cmd_help(struct cli *c, int argc, char **argv)
