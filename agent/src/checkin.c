@@ -927,19 +927,25 @@ static int engine_prepare(struct agent_checkin *c, int quiet)
         if (rc != 0)
             return rc;
     }
-    rc = agent_commands_recover(c->st, NULL);
-    if (rc != 0) {
-        WARD_LOG_ERR(rc, "cannot recover the command journal");
-        return rc;
-    }
     c->stopped = 0;
     c->fails = c->wait_fails = 0;
     return 0;
 }
 
+/* Start-up only: a command left `running` belonged to a process that is gone. */
+static int recover(struct agent_checkin *c)
+{
+    int rc = agent_commands_recover(c->st, NULL);
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "cannot recover the command journal");
+    return rc;
+}
+
 int agent_checkin_start(struct agent_checkin *c)
 {
     int rc = engine_prepare(c, 0);
+    if (rc == 0)
+        rc = recover(c);
     if (rc == WARD_ESTATE || rc == WARD_EREVOKED)
         return 0; /* idle, said so once */
     if (rc != 0)
@@ -950,10 +956,33 @@ int agent_checkin_start(struct agent_checkin *c)
     return 0;
 }
 
+/* 1 when the database holds another identity than the one in use (ward enroll --force
+ * ran while the daemon was up). */
+static int identity_changed(struct agent_checkin *c)
+{
+    char *cert = NULL;
+    int changed;
+    if (!c->have_id)
+        return 1;
+    changed =
+        agent_state_get(c->st, "device_cert", &cert) != 0 || strcmp(cert, c->id.cert_pem) != 0;
+    ward_free(cert);
+    return changed;
+}
+
 void agent_checkin_reload(struct agent_checkin *c)
 {
-    if (!c || c->closing || !c->stopped)
+    if (!c || c->closing || c->once)
         return;
+    if (!c->stopped) {
+        if (c->phase != PH_IDLE || !identity_changed(c))
+            return;
+        WARD_INFO("the device identity changed; restarting check-ins with the new one");
+        c->stopped = 1;
+        uv_timer_stop(&c->timer);
+        uv_timer_stop(&c->wait_timer);
+        http_teardown(c);
+    }
     if (engine_prepare(c, 1) != 0)
         return;
     WARD_INFO("enrolled as %s with %s; checking in", c->id.device_id, c->id.server_url);
@@ -967,8 +996,8 @@ int agent_checkin_once(struct agent_checkin *c, agent_checkin_done_fn done, void
         return WARD_EINVAL;
     c->once = 1;
     rc = engine_prepare(c, 1);
-    if (rc == WARD_ESTATE)
-        return WARD_ESTATE;
+    if (rc == 0)
+        rc = recover(c);
     if (rc != 0)
         return rc;
     c->done = done;

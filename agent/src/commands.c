@@ -509,7 +509,7 @@ static int run_one(struct agent_state *st, struct agent_cmd_env *env, const char
         sqlite3_stmt *q = NULL;
         rc = ward_store_prepare(s,
                                 "UPDATE commands SET state = 'done', status = ?2, finished_at = ?3"
-                                " WHERE command_id = ?1",
+                                " WHERE command_id = ?1 AND state = 'running'",
                                 &q);
         if (rc == 0) {
             sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -519,10 +519,15 @@ static int run_one(struct agent_state *st, struct agent_cmd_env *env, const char
             sqlite3_finalize(q);
         }
     }
+    /* Already reported as interrupted by another process's start-up recovery: that stays
+     * the one result. */
+    if (rc == 0 && sqlite3_changes(ward_store_db(s)) != 1)
+        goto commit;
     if (rc == 0)
         rc = queue_result(s, id, seq, hrc == 0 ? "succeeded" : "failed", started, finished,
                           hrc == 0 ? output : NULL,
                           hrc == 0 ? NULL : (error ? error : ward_strerror(hrc)));
+commit:
     if (rc == 0)
         rc = ward_store_commit(s);
     if (rc != 0)
