@@ -186,6 +186,18 @@ static int dpkg_name_ok(struct inv_span s)
     return 1;
 }
 
+static int dpkg_state_ok(struct inv_span w)
+{
+    static const char *const states[] = {
+        "not-installed",    "config-files",     "half-installed", "unpacked", "half-configured",
+        "triggers-awaited", "triggers-pending", "installed",      NULL,
+    };
+    for (size_t i = 0; states[i]; i++)
+        if (inv_span_eq(w, states[i]))
+            return 1;
+    return 0;
+}
+
 static int dpkg_finish(struct inv_dpkg_pkg *pk, int bad, size_t max_rows, inv_dpkg_cb cb, void *ctx,
                        struct inv_parse_stats *st)
 {
@@ -197,6 +209,10 @@ static int dpkg_finish(struct inv_dpkg_pkg *pk, int bad, size_t max_rows, inv_dp
     }
     (void)w1;
     (void)w2;
+    if (!dpkg_state_ok(w3)) { /* a truncated file ends in "install ok inst" */
+        st->bad++;
+        return 0;
+    }
     pk->state = w3;
     if (inv_span_eq(w3, "not-installed"))
         return 0;

@@ -51,7 +51,7 @@ static int collect_os(struct inv_ctx *ctx)
     if (rc != 0)
         return inv_ctx_fail(ctx, rc, "sysinfo: %s", ward_strerror(rc));
     if (!ctx->live) {
-        si.hostname[0] = si.kernel[0] = '\0';
+        si.hostname[0] = si.kernel[0] = si.arch[0] = '\0'; /* uname is this machine's */
         if (inv_lx_attr(ctx, v, sizeof(v), "/etc/hostname") == 0 && v[0] &&
             strlen(v) < sizeof(si.hostname))
             memcpy(si.hostname, v, strlen(v) + 1);
