@@ -722,6 +722,7 @@ int enf_run(const struct enf_baseline *b, const struct enf_run_opts *opts, struc
             continue;
         if (failed_at != (size_t)-1) {
             o->result = ENF_SKIPPED;
+            pending[k] = 0;
             set_str(&o->error, "not attempted: atomic baseline, setting %s failed",
                     r->items[failed_at].setting->id);
             continue;

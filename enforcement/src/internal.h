@@ -85,6 +85,8 @@ int enf_text_edit(const char *data, size_t len, const struct enf_edit *edits, si
 int enf_text_rewrite(struct enf_ctx *ctx, const char *path, const char *data, size_t len,
                      const struct enf_edit *edits, size_t n, const char *comment,
                      int remove_if_idle);
+/* Creates the missing parent directories (0755) of a root-relative path. */
+int enf_mkdir_parent(struct enf_ctx *ctx, const char *path);
 /* 1 if every line is blank or a comment (or a section header when ini is set). */
 int enf_text_idle(const char *data, size_t len, const char *comment, int ini);
 

@@ -63,7 +63,12 @@ static const struct enf_field common_fields[] = {
     {.name = "mode",
      .type = ENF_F_ENUM,
      .allowed = mode_names,
-     .description = "Overrides the baseline's mode for this setting."},
+     .description = "Overrides the baseline's mode for this setting. A kind with a `mode` "
+                    "field of its own (`file`: permission bits) uses `setting_mode` instead."},
+    {.name = "setting_mode",
+     .type = ENF_F_ENUM,
+     .allowed = mode_names,
+     .description = "Same as `mode`, on any kind; give one of the two."},
     {.name = "description", .type = ENF_F_STRING, .description = "What the setting is for."},
     {.name = "refs",
      .type = ENF_F_STRINGS,
@@ -351,10 +356,11 @@ size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default
     /* Every member: a known field of the right type. */
     json_object_foreach(obj, key, v)
     {
-        const struct enf_field *f = field_find(common_fields, key);
+        /* a kind's own field shadows a common one of the same name (file's mode) */
+        const struct enf_field *f = kind ? field_find(kind->fields, key) : NULL;
         ward_json_path_key(fpath, sizeof(fpath), path, key);
-        if (!f && kind)
-            f = field_find(kind->fields, key);
+        if (!f)
+            f = field_find(common_fields, key);
         if (!f) {
             if (kind)
                 enf_diag(d, fpath, "unknown field for kind \"%s\"", kind->name);
@@ -381,7 +387,16 @@ size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default
     s->id = json_string_value(json_object_get(obj, "id"));
     s->kind = kind;
     s->params = obj;
-    v = json_object_get(obj, "mode");
+    /* the override is "mode", or "setting_mode" where the kind's own mode shadows it */
+    v = json_object_get(obj, "setting_mode");
+    if (!field_find(kind->fields, "mode") && json_object_get(obj, "mode")) {
+        if (v) {
+            ward_json_path_key(fpath, sizeof(fpath), path, "setting_mode");
+            enf_diag(d, fpath, "give either mode or setting_mode, not both");
+            return d->count - before;
+        }
+        v = json_object_get(obj, "mode");
+    }
     s->mode = v ? (strcmp(json_string_value(v), "enforce") == 0 ? ENF_MODE_ENFORCE : ENF_MODE_AUDIT)
                 : default_mode;
     s->restore_on_removal = json_is_true(json_object_get(obj, "restore_on_removal"));

@@ -228,7 +228,7 @@ int enf_text_idle(const char *data, size_t len, const char *comment, int ini)
     return 1;
 }
 
-static int make_parent(struct enf_ctx *ctx, const char *path)
+int enf_mkdir_parent(struct enf_ctx *ctx, const char *path)
 {
     const char *slash = strrchr(path, '/');
     char dir[PLAT_FS_MAX_PATH + 1];
@@ -260,7 +260,7 @@ int enf_text_rewrite(struct enf_ctx *ctx, const char *path, const char *data, si
         goto out;
     }
     if (rc == 0 && !data)
-        rc = make_parent(ctx, path);
+        rc = enf_mkdir_parent(ctx, path);
     if (rc == 0)
         rc = enf_file_write(ctx, path, out.data, out.len, NULL);
 out:

@@ -334,6 +334,11 @@ static int apply(struct enf_ctx *ctx, const struct enf_setting *s)
         if (cok < 0)
             return cok;
         if (!cok) {
+            if (!exists) {
+                rc = enf_mkdir_parent(ctx, w.path);
+                if (rc != 0)
+                    return rc;
+            }
             if (w.sha) {
                 char *data = NULL;
                 size_t len = 0;
