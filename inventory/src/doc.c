@@ -239,6 +239,16 @@ static int sort_table(const struct inv_table *t, json_t *arr, size_t *dropped)
     *dropped = 0;
     if (n == 0)
         return 0;
+    /* Fast path: most sources come sorted already (dpkg writes its status by name). */
+    for (m = 1; m < n; m++) {
+        const json_t *a = json_array_get(arr, m - 1), *b = json_array_get(arr, m);
+        if (!json_is_object(a) || !json_is_object(b) || !has_keys(t, a) || !has_keys(t, b) ||
+            cmp_rows(t, a, b) >= 0)
+            break;
+    }
+    if (m == n && json_is_object(json_array_get(arr, 0)) && has_keys(t, json_array_get(arr, 0)))
+        return 0;
+    m = 0;
     items = ward_calloc(n, sizeof(*items));
     if (!items)
         return WARD_ENOMEM;
