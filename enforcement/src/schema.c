@@ -110,6 +110,18 @@ static const char *type_doc(enum enf_field_type t)
 
 /* ---- diagnostics ------------------------------------------------------------------------ */
 
+/* Appends s with control characters shown as \xNN. */
+static void append_clean(struct ward_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f)
+            ward_buf_appendf(b, "\\x%02x", c);
+        else
+            ward_buf_append(b, s, 1);
+    }
+}
+
 static void diag_v(struct enf_diags *d, const char *path, const char *fmt, va_list ap)
     WARD_PRINTF(3, 0);
 static void diag_v(struct enf_diags *d, const char *path, const char *fmt, va_list ap)
@@ -119,10 +131,12 @@ static void diag_v(struct enf_diags *d, const char *path, const char *fmt, va_li
     if (!d->out || d->count > ENF_DOC_MAX_ERRORS)
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (d->count == ENF_DOC_MAX_ERRORS)
-        ward_buf_appendf(d->out, "%s: %s\n(further problems not listed)\n", path, msg);
-    else
-        ward_buf_appendf(d->out, "%s: %s\n", path, msg);
+    /* one line per problem, whatever the document's strings hold */
+    append_clean(d->out, path);
+    ward_buf_append_str(d->out, ": ");
+    append_clean(d->out, msg);
+    ward_buf_append_str(d->out, d->count == ENF_DOC_MAX_ERRORS ? "\n(further problems not listed)\n"
+                                                               : "\n");
 }
 
 void enf_diag(struct enf_diags *d, const char *path, const char *fmt, ...)

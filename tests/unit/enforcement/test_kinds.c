@@ -6,10 +6,13 @@
  */
 #include "enf_test.h"
 
+#include <sched.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ward/alloc.h"
+#include "platform/fs.h"
 #include "ward/crypto.h"
 
 #define SSHD                                                                                       \
@@ -349,6 +352,39 @@ WT_TEST(sysctl_missing_key_cannot_be_evaluated)
     WT_EQ_INT(r->n_errors, 1);
     enf_report_free(r);
     enf_baseline_free(b);
+}
+
+/* The real procfs, in a private network namespace (net.ipv4 parameters are per namespace),
+ * so the host's value never changes: the in-place write must work where rename cannot. */
+WT_TEST(sysctl_real_procfs_in_private_netns)
+{
+    pid_t pid = fork();
+    int status = 0;
+    WT_ASSERT(pid >= 0);
+    if (pid == 0) {
+        struct enf_baseline *b;
+        struct enf_run_opts o = {.root = "/", .flags = ENF_RUN_APPLY};
+        struct enf_report *r = NULL;
+        char *v = NULL;
+        size_t len;
+        if (unshare(CLONE_NEWNET) != 0) {
+            fprintf(stderr, "skip: unshare(CLONE_NEWNET) needs root\n");
+            _exit(0);
+        }
+        b = et_doc("{\"id\": \"p\", \"version\": 1, \"mode\": \"enforce\", \"settings\": ["
+                   "{\"id\": \"fwd\", \"kind\": \"sysctl\", \"key\": \"net.ipv4.ip_forward\", "
+                   "\"value\": 1, \"persist\": false}]}");
+        if (enf_run(b, &o, &r) != 0 || r->items[0].result != ENF_REPAIRED)
+            _exit(2);
+        if (plat_fs_read_file("/", "/proc/sys/net/ipv4/ip_forward", PLAT_FS_NTS, 64, &v, &len) !=
+                0 ||
+            strcmp(v, "1\n") != 0)
+            _exit(3);
+        _exit(0);
+    }
+    WT_ASSERT(waitpid(pid, &status, 0) == pid);
+    WT_ASSERT(WIFEXITED(status));
+    WT_EQ_INT(WEXITSTATUS(status), 0);
 }
 
 /* ---- kernel_module ---- */

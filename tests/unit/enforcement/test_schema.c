@@ -188,6 +188,19 @@ WT_TEST(syntax_duplicate_key_depth_size)
     WT_CONTAINS(e, "$: a baseline must be a JSON object, not array");
 }
 
+WT_TEST(errors_stay_one_line_each)
+{
+    /* found by fuzz_baseline: a value with a newline split its error in two lines */
+    int rc;
+    const char *e = et_doc_errors("{\"id\": \"x\", \"version\": 1, \"settings\": [{\"id\": "
+                                  "\"a\", \"kind\": \"line\", \"path\": \"/f\", \"line\": \"x\", "
+                                  "\"duplicates\": \"comm\\nt\", \"a\\nb\": 1}]}",
+                                  &rc);
+    WT_EQ_ERR(rc, WARD_EPARSE);
+    WT_CONTAINS(e, "\"comm\\x0at\" is not one of");
+    WT_EQ_INT(count_lines(e), 2);
+}
+
 WT_TEST(too_many_errors_are_capped)
 {
     struct ward_buf doc;
