@@ -17,8 +17,9 @@ static char *fixture(const char *rel, size_t *len)
 {
     char path[1024];
     char *data = NULL;
-    snprintf(path, sizeof(path), "%s/inventory/%s", wt_data_dir(), rel);
-    WT_OK(plat_fs_read_file(NULL, path, PLAT_FS_NTS, 64u << 20, &data, len));
+    /* The data dir is the root: with a NULL root Windows resolves under %SystemDrive%. */
+    snprintf(path, sizeof(path), "inventory/%s", rel);
+    WT_OK(plat_fs_read_file(wt_data_dir(), path, PLAT_FS_NTS, 64u << 20, &data, len));
     return data;
 }
 
