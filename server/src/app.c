@@ -185,6 +185,13 @@ static int save_settings(const char *dir, const struct srv_settings *s)
     return rc;
 }
 
+/* Ranges shared by `init` (which refuses what it could not load back) and the loader. A
+ * device certificate may be as short-lived as 10 s, for tests of renewal and expiry. */
+#define CERT_TTL_MIN 10L
+#define CERT_TTL_MAX (3650L * DAY)
+#define INTERVAL_MIN 30L
+#define INTERVAL_MAX DAY
+
 static int load_settings(const char *dir, struct srv_settings *s)
 {
     static const char *const keys[] = {"listen",           "url",       "device_cert_ttl",
@@ -226,8 +233,8 @@ static int load_settings(const char *dir, struct srv_settings *s)
         }                                                                                          \
         s->field = (long)v;                                                                        \
     } while (0)
-    GET_LONG("device_cert_ttl", device_cert_ttl, 60, 3650L * DAY);
-    GET_LONG("checkin_interval", checkin_interval, 30, DAY);
+    GET_LONG("device_cert_ttl", device_cert_ttl, CERT_TTL_MIN, CERT_TTL_MAX);
+    GET_LONG("checkin_interval", checkin_interval, INTERVAL_MIN, INTERVAL_MAX);
     GET_LONG("token_ttl", token_ttl, 60, 365L * DAY);
     GET_LONG("command_ttl", command_ttl, 60, 365L * DAY);
     GET_LONG("renew_grace", renew_grace, 0, 30L * DAY);
@@ -303,6 +310,15 @@ int srv_app_init(const char *dir, const struct srv_init_opts *o)
         s.device_cert_ttl = o->device_cert_ttl;
     if (o->checkin_interval)
         s.checkin_interval = o->checkin_interval;
+    if (s.device_cert_ttl < CERT_TTL_MIN || s.device_cert_ttl > CERT_TTL_MAX) {
+        WARD_ERROR("--device-cert-ttl must be between %ld s and %ld s", CERT_TTL_MIN, CERT_TTL_MAX);
+        return WARD_EINVAL;
+    }
+    if (s.checkin_interval < INTERVAL_MIN || s.checkin_interval > INTERVAL_MAX) {
+        WARD_ERROR("--checkin-interval must be between %ld s and %ld s", INTERVAL_MIN,
+                   INTERVAL_MAX);
+        return WARD_EINVAL;
+    }
     if (n_names == 0) {
         names_buf[n_names++] = host;
         if (strcmp(host, "localhost") != 0)
