@@ -635,7 +635,10 @@ int srv_serve(const char *data_dir, const struct srv_serve_opts *o)
     uv_run(&loop, UV_RUN_DEFAULT);
     WARD_INFO("stopped");
 out:
-    /* Let close callbacks of anything a failed start left behind run. */
+    /* Let close callbacks of anything a failed start left behind run: first those already
+     * queued (they may close more handles their own way: a failed listen closes its grace
+     * timer from the listener's close callback), then whatever is still open. */
+    uv_run(&loop, UV_RUN_NOWAIT);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     if (s.admin_path)
