@@ -10,6 +10,7 @@
 #include "collector.h"
 
 #define KEY INV_COL_KEY
+#define V INV_COL_VOLATILE
 #define S INV_STRING
 #define I INV_INT
 #define B INV_BOOL
@@ -62,7 +63,7 @@ static const struct inv_column cpu_cols[] = {
     COL("sockets", I, 0, "physical packages"),
     COL("cores", I, 0, "physical cores over all sockets"),
     COL("threads", I, 0, "logical CPUs (online)"),
-    COL("max_mhz", I, 0,
+    COL("max_mhz", I, V,
         "highest maximum frequency of any CPU (cpufreq), else the highest "
         "current frequency /proc/cpuinfo reports"),
     COL("virtualization", S, 0, "hardware virtualization: vt-x or amd-v (absent if none)"),
@@ -80,9 +81,9 @@ const struct inv_table inv_t_cpu = {
 /* ---- memory ---- */
 static const struct inv_column memory_cols[] = {
     COL("total_bytes", I, 0, "usable RAM (MemTotal)"),
-    COL("available_bytes", I, 0, "RAM available for new work (MemAvailable)"),
+    COL("available_bytes", I, V, "RAM available for new work (MemAvailable)"),
     COL("swap_total_bytes", I, 0, "swap space"),
-    COL("swap_free_bytes", I, 0, "unused swap space"),
+    COL("swap_free_bytes", I, V, "unused swap space"),
     END,
 };
 const struct inv_table inv_t_memory = {
@@ -139,8 +140,8 @@ static const struct inv_column fs_cols[] = {
     COL("dev", S, 0, "major:minor of the filesystem"),
     COL("read_only", B, 0, "mounted read-only"),
     COL("size_bytes", I, 0, "size (statvfs; only for the live system, not under --root)"),
-    COL("free_bytes", I, 0, "free space (statvfs; live system only)"),
-    COL("available_bytes", I, 0, "space available to unprivileged users (live system only)"),
+    COL("free_bytes", I, V, "free space (statvfs; live system only)"),
+    COL("available_bytes", I, V, "space available to unprivileged users (live system only)"),
     END,
 };
 const struct inv_table inv_t_disks_filesystems = {
@@ -261,9 +262,9 @@ static const struct inv_column bat_cols[] = {
     COL("model", S, 0, "model name"),
     COL("serial", S, 0, "serial number"),
     COL("technology", S, 0, "Li-ion, Li-poly ..."),
-    COL("status", S, 0, "Charging, Discharging, Full, Not charging, Unknown"),
+    COL("status", S, V, "Charging, Discharging, Full, Not charging, Unknown"),
     COL("present", B, 0, "battery present"),
-    COL("capacity_percent", I, 0, "charge level"),
+    COL("capacity_percent", I, V, "charge level"),
     COL("health_percent", R, 0, "full capacity / design capacity (energy_* or charge_*)"),
     COL("cycle_count", I, 0, "charge cycles"),
     END,

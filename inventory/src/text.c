@@ -196,7 +196,11 @@ int inv_schema_markdown(struct ward_buf *b)
            "`WARD_ETIMEDOUT`, keeps the rows it had and is marked partial. Under `--root DIR` "
            "the files are read below DIR; filesystem sizes (statvfs), live addresses "
            "(getifaddrs) and services (the system bus) are about the running machine and are "
-           "left out or reported as `WARD_ENOTSUP` there.\n");
+           "left out or reported as `WARD_ENOTSUP` there.\n\n"
+           "Columns marked *volatile* change on their own from one minute to the next (free "
+           "memory, battery charge). They are left out of the inventory hash and of delta "
+           "comparisons (docs/protocol.md, `POST /api/v1/inventory`), so an unchanged machine "
+           "uploads an empty delta; the service keeps the value last sent with the row.\n");
     for (size_t s = 0; inv_sections[s]; s++) {
         const struct inv_section *sec = inv_sections[s];
         rc |= ward_buf_appendf(b, "\n## %s\n\n%s.\n", sec->name, sec->description);
@@ -205,11 +209,13 @@ int inv_schema_markdown(struct ward_buf *b)
             rc |= ward_buf_appendf(b, "\n### `%s` (%s)\n\n%s\n\n", t->name,
                                    t->shape == INV_SHAPE_ARRAY ? "array of rows" : "one row",
                                    t->description);
-            rc |= ward_buf_append_str(b, "| column | type | key | description |\n"
+            rc |= ward_buf_append_str(b, "| column | type | flags | description |\n"
                                          "|---|---|---|---|\n");
             for (const struct inv_column *c = t->columns; c->name; c++) {
                 rc |= ward_buf_appendf(b, "| `%s` | %s | %s | ", c->name, inv_type_name(c->type),
-                                       (c->flags & INV_COL_KEY) ? "**key**" : "");
+                                       (c->flags & INV_COL_KEY)        ? "**key**"
+                                       : (c->flags & INV_COL_VOLATILE) ? "*volatile*"
+                                                                       : "");
                 rc |= md_cell(b, c->description);
                 rc |= ward_buf_append_str(b, " |\n");
             }

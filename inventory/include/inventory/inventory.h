@@ -37,6 +37,10 @@ enum inv_type {
 };
 
 #define INV_COL_KEY 0x1u /* part of the row's identity within its table */
+/* Changes on its own from one minute to the next (free memory, battery charge): left out
+ * of the inventory hash and of delta comparisons (inventory/delta.h), so an unchanged
+ * machine sends an empty delta. The value is still sent with every row that is sent. */
+#define INV_COL_VOLATILE 0x2u
 
 struct inv_column {
     const char *name;
