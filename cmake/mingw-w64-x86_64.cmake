@@ -24,6 +24,10 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 # Static only: a stray -lfoo must not resolve to an import library.
 set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
 
+# Source paths in __FILE__ (OpenSSL's ERR_raise, assertions) relative, not the build host's.
+get_filename_component(_ward_src ${CMAKE_CURRENT_LIST_DIR}/.. ABSOLUTE)
+set(CMAKE_C_FLAGS_INIT "-ffile-prefix-map=${_ward_src}/=")
+
 get_filename_component(_ward_wine_run ${CMAKE_CURRENT_LIST_DIR}/../scripts/wine-run ABSOLUTE)
 set(CMAKE_CROSSCOMPILING_EMULATOR ${_ward_wine_run})
 
