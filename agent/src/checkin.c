@@ -316,12 +316,18 @@ static void schedule(struct agent_checkin *c, uint64_t delay_ms)
 }
 
 /* The jittered interval, or sooner when certificate renewal falls due before it (a short
- * certificate lifetime must not expire between two check-ins). */
+ * certificate lifetime must not expire between two check-ins). When renewal is due already
+ * (it failed, or the lifetime is so short that the service's backdated notBefore puts the
+ * two-thirds point behind us even for a fresh certificate), the next try is halfway to
+ * expiry at the latest. */
 static uint64_t next_delay(const struct agent_checkin *c)
 {
     uint64_t d = agent_sched_jitter(interval_ms(c), rnd32());
-    int64_t until = agent_sched_renew_at(c->id.not_before, c->id.not_after) - ward_time_now();
-    if (until >= 0 && (uint64_t)until * 1000 + 1000 < d)
+    int64_t now = ward_time_now();
+    int64_t until = agent_sched_renew_at(c->id.not_before, c->id.not_after) - now;
+    if (until < 0)
+        until = c->id.not_after > now ? (c->id.not_after - now) / 2 : 0;
+    if ((uint64_t)until * 1000 + 1000 < d)
         d = (uint64_t)until * 1000 + 1000;
     return d;
 }
