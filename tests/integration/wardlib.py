@@ -46,6 +46,7 @@ class Proc:
     def __init__(self, argv, env=None):
         self.argv = argv
         self.lines = []
+        self.times = []  # time.monotonic() when each line arrived
         self.cv = threading.Condition()
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, env=env)
@@ -58,6 +59,7 @@ class Proc:
         for line in f:
             with self.cv:
                 self.lines.append(line.rstrip("\n"))
+                self.times.append(time.monotonic())
                 self.cv.notify_all()
 
     def text(self):
@@ -78,6 +80,17 @@ class Proc:
                                % (os.path.basename(self.argv[0]), needle, timeout,
                                   "\n".join(self.lines)))
                 self.cv.wait(min(left, 0.2))
+
+    def matching(self, needle, start=0):
+        """[(arrival time, line)] of the lines containing needle, from line index start."""
+        with self.cv:
+            return [(t, l) for t, l in zip(self.times[start:], self.lines[start:])
+                    if needle in l]
+
+    def mark(self):
+        """The current line count, as a start index for wait_for/matching."""
+        with self.cv:
+            return len(self.lines)
 
     def count(self, needle):
         with self.cv:
@@ -123,8 +136,9 @@ class Server:
         self.ca = os.path.join(self.dir, "ca.pem")
         self.proc = None
 
-    def start(self):
-        self.proc = Proc([SERVER, "--data-dir", self.dir, "serve"])
+    def start(self, verbose=False):
+        self.proc = Proc([SERVER, "--data-dir", self.dir] + (["-v"] if verbose else [])
+                         + ["serve"])
         self.proc.wait_for("listening on")
         return self
 
@@ -210,6 +224,337 @@ class Agent:
             self.proc = None
             return rc
         return 0
+
+    def sql(self, query, params=()):
+        """Direct access to the agent's state database (reading the journal, fault
+        injection with triggers)."""
+        import sqlite3
+        db = sqlite3.connect(os.path.join(self.state, "state.db"), timeout=10)
+        try:
+            rows = db.execute(query, params).fetchall()
+            db.commit()
+            return rows
+        finally:
+            db.close()
+
+    def meta(self, key):
+        rows = self.sql("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    IDENTITY_KEYS = ("device_id", "server_url", "device_cert", "ca_cert", "command_key",
+                     "device_key", "seq_high", "lifecycle", "enrolled_at")
+
+    def identity(self):
+        """Everything that makes up the device's identity and command state, with the bytes
+        of its key file: equal before and after a fault means nothing was changed."""
+        snap = {k: self.meta(k) for k in self.IDENTITY_KEYS}
+        key = snap["device_key"]
+        if key:
+            with open(os.path.join(self.state, key), "rb") as f:
+                snap["key_bytes"] = f.read()
+        snap["journal"] = self.sql("SELECT command_id, seq, state, status FROM commands"
+                                   " ORDER BY seq")
+        return snap
+
+    def cert_serial(self):
+        return cert_serial(self.meta("device_cert"))
+
+
+def cert_serial(pem):
+    """The serial of a PEM certificate as openssl prints it (upper-case hex)."""
+    r = subprocess.run([OPENSSL, "x509", "-noout", "-serial"], input=pem, capture_output=True,
+                       text=True, check=True)
+    return r.stdout.strip().split("=", 1)[1].upper()
+
+
+def wait_until(fn, timeout=10, interval=0.1, what="a condition"):
+    """Polls fn until it returns a true value (returned) or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise Fail("timed out after %ss waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def sign_envelope(server, payload, key_name="online"):
+    """An envelope signed with the server's own command key (as ward-server signs), for
+    payloads the server would never issue (already expired ones)."""
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    with tempfile.NamedTemporaryFile() as f:  # Ed25519 signs in one shot: not from a pipe
+        f.write(raw)
+        f.flush()
+        r = subprocess.run([OPENSSL, "pkeyutl", "-sign", "-inkey",
+                            os.path.join(server.dir, "command.key"), "-rawin", "-in", f.name],
+                           capture_output=True, check=True)
+    return json.dumps({"payload": base64.b64encode(raw).decode(),
+                       "signature": base64.b64encode(r.stdout).decode(), "key": key_name})
+
+
+def _unlisten(s):
+    """Closes a listening socket another thread blocks on in accept(): shutdown wakes it,
+    a bare close would leave the port bound until accept returns."""
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    s.close()
+
+
+def _listen(port=None):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port or 0))
+    s.listen(64)
+    return s
+
+
+class TcpProxy:
+    """A plain TCP relay to 127.0.0.1:target (TLS passes through untouched, so pinning and
+    mutual TLS are end to end). Counts connections and bytes in each direction: a way to see
+    whether the agent contacts the service at all."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.sock = _listen()
+        self.port = self.sock.getsockname()[1]
+        self.url = "https://127.0.0.1:%d" % self.port
+        self.lock = threading.Lock()
+        self.connections = 0
+        self.up = 0  # bytes from the agent
+        self.down = 0
+        self.open = []
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def counters(self):
+        with self.lock:
+            return self.connections, self.up, self.down
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                c.close()
+                continue
+            u.settimeout(None)
+            with self.lock:
+                self.connections += 1
+                self.open += [c, u]
+            threading.Thread(target=self._pump, args=(c, u, "up"), daemon=True).start()
+            threading.Thread(target=self._pump, args=(u, c, "down"), daemon=True).start()
+
+    def _pump(self, src, dst, direction):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                with self.lock:
+                    if direction == "up":
+                        self.up += len(data)
+                    else:
+                        self.down += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def close(self):
+        _unlisten(self.sock)
+        with self.lock:
+            for s in self.open:
+                s.close()
+
+
+class SilentListener:
+    """Accepts TCP connections on a port and never reads or writes: a service that hangs."""
+
+    def __init__(self, port):
+        self.sock = _listen(port)
+        self.accepted = []  # monotonic times
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            self.accepted.append(time.monotonic())
+
+    def close(self):
+        _unlisten(self.sock)
+        for c in self.conns:
+            c.close()
+
+
+class FakeService:
+    """A TLS server on a port, speaking just enough HTTP/1.1 to give bad answers. With the
+    real server.pem/server.key and client certificates required from the real CA it is
+    indistinguishable from ward-server at the TLS level. `mode` picks the answer to POSTs;
+    GET /api/v1/wait is held open. Records every request it decrypted, and for streamed
+    answers how many body bytes it got out before the client hung up."""
+
+    MODES = ("html", "truncated", "empty", "huge", "chunked", "503")
+
+    def __init__(self, port, cert, key, client_ca=None):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        if client_ca:
+            self.ctx.verify_mode = ssl.CERT_REQUIRED
+            self.ctx.load_verify_locations(client_ca)
+        self.sock = _listen(port)
+        self.port = self.sock.getsockname()[1]
+        self.mode = "html"
+        self.lock = threading.Lock()
+        self.requests = []  # (monotonic time, method, path, mode, body bytes)
+        self.streamed = []  # body bytes sent by huge/chunked answers before the peer quit
+        self.handshakes = 0
+        self.raw_conns = 0
+        self.conns = []
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.raw_conns += 1
+                self.conns.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _read_request(self, t, buf):
+        while b"\r\n\r\n" not in buf:
+            d = t.recv(65536)
+            if not d:
+                return None, buf
+            buf += d
+        head, buf = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        method, path = lines[0].split(" ")[:2]
+        length = 0
+        for l in lines[1:]:
+            k, _, v = l.partition(":")
+            if k.strip().lower() == "content-length":
+                length = int(v.strip())
+        while len(buf) < length:
+            d = t.recv(65536)
+            if not d:
+                return None, buf
+            buf += d
+        return (method, path, buf[:length]), buf[length:]
+
+    def _serve(self, c):
+        try:
+            t = self.ctx.wrap_socket(c, server_side=True)
+        except (OSError, ssl.SSLError):
+            c.close()
+            return
+        with self.lock:
+            self.handshakes += 1
+            self.conns.append(t)  # the wrapper owns the descriptor now
+            if self.closed:
+                t.close()
+                return
+        buf = b""
+        try:
+            while True:
+                req, buf = self._read_request(t, buf)
+                if req is None:
+                    break
+                method, path, body = req
+                mode = self.mode
+                with self.lock:
+                    self.requests.append((time.monotonic(), method, path, mode, body))
+                if path.startswith("/api/v1/wait"):
+                    t.recv(1)  # held until the client goes away
+                    break
+                if not self._answer(t, mode):
+                    break
+        except (OSError, ssl.SSLError, ValueError):
+            pass
+        try:
+            t.close()
+        except OSError:
+            pass
+
+    @staticmethod
+    def _simple(t, status, ctype, body, extra=""):
+        t.sendall(("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n"
+                   % (status, ctype, len(body), extra)).encode() + body)
+
+    def _answer(self, t, mode):
+        """Sends one answer; False when the connection is finished."""
+        if mode == "html":
+            self._simple(t, "200 OK", "text/html",
+                         b"<html><body><h1>Welcome to the captive portal</h1></body></html>")
+        elif mode == "truncated":
+            self._simple(t, "200 OK", "application/json",
+                         b'{"checkin_interval": 30, "server_time": "2026-11-28T10:00:00Z", '
+                         b'"commands": [{"payload": "eyJjb21tYW5k')
+        elif mode == "empty":
+            self._simple(t, "200 OK", "application/json", b"")
+        elif mode == "503":
+            self._simple(t, "503 Service Unavailable", "application/json",
+                         b'{"error": {"code": "unavailable", "message": "maintenance"}}',
+                         "Retry-After: 7\r\n")
+        elif mode in ("huge", "chunked"):
+            chunk = b"x" * 65536
+            sent = 0
+            try:
+                if mode == "huge":
+                    t.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: %d\r\n\r\n" % (100 << 20))
+                    while sent < (100 << 20):
+                        t.sendall(chunk)
+                        sent += len(chunk)
+                else:
+                    t.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              b"Transfer-Encoding: chunked\r\n\r\n")
+                    while True:
+                        t.sendall(b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                        sent += len(chunk)
+            finally:
+                with self.lock:
+                    self.streamed.append(sent)
+            return False
+        return True
+
+    def posts(self, path="/api/v1/checkin"):
+        with self.lock:
+            return [r for r in self.requests if r[2] == path]
+
+    def close(self):
+        """Stops listening and ends every connection (kept-alive ones too)."""
+        _unlisten(self.sock)
+        with self.lock:
+            self.closed = True
+            for c in self.conns:
+                try:
+                    c.shutdown(socket.SHUT_RDWR)
+                except (OSError, ValueError):
+                    pass
+                try:
+                    c.close()
+                except OSError:
+                    pass
 
 
 def openssl(*args):
