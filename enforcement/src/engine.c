@@ -299,7 +299,7 @@ int enf_file_write_inplace(struct enf_ctx *ctx, const char *path, const void *da
     if (rc == 0)
         rc = hook(ctx, np);
     if (rc == 0)
-        rc = enf_os_write_inplace(ctx->root, np, data, len);
+        rc = plat_fs_write_inplace(ctx->root, np, PLAT_FS_NTS, data, len);
     cache_forget(ctx, np);
     return rc;
 }

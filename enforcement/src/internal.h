@@ -30,9 +30,6 @@ size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default
 struct enf_ctx *enf_ctx_new(const char *root, const struct enf_hooks *hooks);
 void enf_ctx_free(struct enf_ctx *ctx);
 
-/* In-place overwrite of an existing file under root (enforcement/src/<os>/inplace.c). */
-int enf_os_write_inplace(const char *root, const char *path, const void *data, size_t len);
-
 /* ---- journal (journal.c) ---- */
 /* Inserts the prior state of a setting unless the journal already has one for it (the
  * first prior state wins); refreshes the setting JSON and restore flag. *inserted says

@@ -6,13 +6,11 @@
 
 #include "lxfs.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "platform/fs.h"
 #include "ward/alloc.h"
@@ -99,82 +97,21 @@ int inv_lx_exists(const struct inv_ctx *ctx, const char *fmt, ...)
     return rc == 0 && plat_fs_stat(ctx->root, path, PLAT_FS_NTS, 0, &info) == 0;
 }
 
-static int cmp_names(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void inv_names_release(struct inv_names *names)
 {
-    if (!names)
-        return;
-    for (size_t i = 0; i < names->n; i++)
-        ward_free(names->v[i]);
-    ward_free(names->v);
+    plat_fs_names_free(names->v, names->n);
     names->v = NULL;
     names->n = 0;
 }
 
 int inv_lx_listdir(const struct inv_ctx *ctx, const char *path, struct inv_names *out)
 {
-    char *host = NULL;
-    DIR *d = NULL;
-    struct dirent *e;
-    size_t cap = 0;
-    int rc;
-
-    out->v = NULL;
-    out->n = 0;
-    rc = plat_fs_resolve(ctx->root, path, PLAT_FS_NTS, &host);
-    if (rc != 0)
-        return rc;
-    d = opendir(host);
-    if (!d) {
-        rc = errno == ENOENT ? WARD_ENOENT : errno == ENOTDIR ? WARD_ENOTDIR : WARD_EIO;
-        goto out;
-    }
-    while ((e = readdir(d)) != NULL) {
-        char *name;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        if (out->n >= INV_LX_DIR_MAX) {
-            rc = WARD_ETOOBIG;
-            break;
-        }
-        if (out->n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **v = ward_realloc(out->v, ncap * sizeof(*v));
-            if (!v) {
-                rc = WARD_ENOMEM;
-                goto out;
-            }
-            out->v = v;
-            cap = ncap;
-        }
-        name = ward_strdup(e->d_name);
-        if (!name) {
-            rc = WARD_ENOMEM;
-            goto out;
-        }
-        out->v[out->n++] = name;
-    }
-    if (out->n)
-        qsort(out->v, out->n, sizeof(*out->v), cmp_names);
-out:
-    if (d)
-        closedir(d);
-    ward_free(host);
-    if (rc != 0 && rc != WARD_ETOOBIG)
-        inv_names_release(out);
-    return rc;
+    return plat_fs_listdir(ctx->root, path, PLAT_FS_NTS, INV_LX_DIR_MAX, &out->v, &out->n);
 }
 
 int inv_lx_readlink(const struct inv_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
 {
-    char path[512], *host = NULL, *full = NULL;
-    const char *slash, *base;
-    size_t need;
-    ssize_t n;
+    char path[512], *target = NULL;
     va_list ap;
     int rc;
 
@@ -185,36 +122,14 @@ int inv_lx_readlink(const struct inv_ctx *ctx, char *buf, size_t size, const cha
     va_end(ap);
     if (rc != 0)
         return rc;
-    slash = strrchr(path, '/');
-    if (!slash || !slash[1])
-        return WARD_EPATH;
-    base = slash + 1;
-    if (strcmp(base, "..") == 0 || strcmp(base, ".") == 0)
-        return WARD_EPATH;
-    rc = plat_fs_resolve(ctx->root, path, (size_t)(slash - path), &host);
+    rc = plat_fs_readlink(ctx->root, path, PLAT_FS_NTS, &target);
     if (rc != 0)
         return rc;
-    need = strlen(host) + 1 + strlen(base) + 1;
-    full = ward_malloc(need);
-    if (!full) {
-        rc = WARD_ENOMEM;
-        goto out;
-    }
-    snprintf(full, need, "%s/%s", host, base);
-    n = readlink(full, buf, size ? size - 1 : 0);
-    if (n < 0) {
-        rc = errno == ENOENT ? WARD_ENOENT : errno == EINVAL ? WARD_EINVAL : WARD_EIO;
-        goto out;
-    }
-    if ((size_t)n >= size - 1) {
+    if (strlen(target) >= size)
         rc = WARD_ETOOBIG;
-        buf[0] = '\0';
-        goto out;
-    }
-    buf[n] = '\0';
-out:
-    ward_free(full);
-    ward_free(host);
+    else
+        memcpy(buf, target, strlen(target) + 1);
+    ward_free(target);
     return rc;
 }
 

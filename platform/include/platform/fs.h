@@ -109,6 +109,26 @@ int plat_fs_rmdir(const char *root, const char *path, size_t path_len);
  * non-directory in the way is WARD_ENOTDIR. Windows ignores mode. */
 int plat_fs_mkdir_p(const char *root, const char *path, size_t path_len, unsigned int mode);
 
+/* Names in a directory (final symlink followed within the root), without "." and "..",
+ * sorted bytewise. *names is a new array of new strings (plat_fs_names_free). A directory
+ * with more than `max` entries gives the first `max` read (sorted) and WARD_ETOOBIG, so a
+ * caller can use a partial list; on any other error nothing is returned. */
+int plat_fs_listdir(const char *root, const char *path, size_t path_len, size_t max, char ***names,
+                    size_t *count);
+void plat_fs_names_free(char **names, size_t count);
+
+/* Text of the symlink at path (the final component is not followed; its parent is
+ * resolved with confinement). The text is only returned, never followed. *target new.
+ * WARD_EINVAL when path is not a symlink. Windows: WARD_ENOTSUP. */
+int plat_fs_readlink(const char *root, const char *path, size_t path_len, char **target);
+
+/* Overwrites an existing regular file in place (open, write, close; no temp file, no
+ * rename), for kernel interfaces such as /proc/sys that cannot be replaced. Never creates
+ * the file; the final component is resolved with confinement like everything else.
+ * Windows: WARD_ENOTSUP. */
+int plat_fs_write_inplace(const char *root, const char *path, size_t path_len, const void *data,
+                          size_t len);
+
 /* Host path of `path` after confined resolution (final symlink followed), for handing to a
  * child process. The object need not exist, but its parent must. Inherently racy once
  * returned: use the functions above for anything that writes. */

@@ -10,6 +10,7 @@
  */
 #define WARD_LOG_TAG "fs"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -768,6 +769,158 @@ int plat_fs_mkdir_p(const char *root, const char *path, size_t path_len, unsigne
         return rc;
     target_release(&t);
     return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void plat_fs_names_free(char **names, size_t count)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < count; i++)
+        ward_free(names[i]);
+    ward_free(names);
+}
+
+int plat_fs_listdir(const char *root, const char *path, size_t path_len, size_t max, char ***names,
+                    size_t *count)
+{
+    struct fs_target t;
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = NULL;
+    struct dirent *e;
+    int fd = -1, rc;
+
+    if (!names || !count)
+        return WARD_EINVAL;
+    *names = NULL;
+    *count = 0;
+    rc = walk(root, path, path_len, WALK_FOLLOW_LAST, 0, &t);
+    if (rc != 0)
+        return rc;
+    if (t.objfd < 0) {
+        rc = WARD_ENOENT;
+        goto out;
+    }
+    if (!S_ISDIR(t.st.st_mode)) {
+        rc = WARD_ENOTDIR;
+        goto out;
+    }
+    rc = reopen_target(&t, O_RDONLY | O_DIRECTORY, &fd);
+    if (rc != 0)
+        goto out;
+    d = fdopendir(fd);
+    if (!d) {
+        rc = plat_err_from_errno(errno);
+        goto out;
+    }
+    fd = -1; /* owned by d now */
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n >= max) {
+            rc = WARD_ETOOBIG;
+            break;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nv = ward_realloc(v, ncap * sizeof(*nv));
+            if (!nv) {
+                rc = WARD_ENOMEM;
+                goto out;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        v[n] = ward_strdup(e->d_name);
+        if (!v[n]) {
+            rc = WARD_ENOMEM;
+            goto out;
+        }
+        n++;
+    }
+    if (rc == 0 && errno != 0) {
+        rc = plat_err_from_errno(errno);
+        goto out;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_names);
+    *names = v;
+    *count = n;
+    v = NULL;
+out:
+    if (d)
+        closedir(d);
+    if (fd >= 0)
+        close(fd);
+    plat_fs_names_free(v, n);
+    target_release(&t);
+    return rc;
+}
+
+int plat_fs_readlink(const char *root, const char *path, size_t path_len, char **target)
+{
+    struct fs_target t;
+    char buf[PATH_MAX];
+    size_t len = 0;
+    int rc;
+
+    if (!target)
+        return WARD_EINVAL;
+    *target = NULL;
+    rc = walk(root, path, path_len, 0, 0, &t);
+    if (rc != 0)
+        return rc;
+    if (t.objfd < 0) {
+        rc = WARD_ENOENT;
+        goto out;
+    }
+    if (!S_ISLNK(t.st.st_mode)) {
+        rc = WARD_EINVAL;
+        goto out;
+    }
+    rc = read_link_fd(t.objfd, buf, sizeof(buf), &len);
+    if (rc != 0)
+        goto out;
+    *target = ward_strndup(buf, len);
+    if (!*target)
+        rc = WARD_ENOMEM;
+out:
+    target_release(&t);
+    return rc;
+}
+
+int plat_fs_write_inplace(const char *root, const char *path, size_t path_len, const void *data,
+                          size_t len)
+{
+    struct fs_target t;
+    int fd = -1, rc;
+
+    rc = walk(root, path, path_len, WALK_FOLLOW_LAST, 0, &t);
+    if (rc != 0)
+        return rc;
+    if (t.objfd < 0) {
+        rc = WARD_ENOENT;
+        goto out;
+    }
+    if (!S_ISREG(t.st.st_mode)) {
+        rc = S_ISDIR(t.st.st_mode) ? WARD_EISDIR : WARD_EINVAL;
+        goto out;
+    }
+    rc = reopen_target(&t, O_WRONLY | O_TRUNC | O_NOCTTY, &fd);
+    if (rc != 0)
+        goto out;
+    rc = write_all(fd, data, len);
+out:
+    if (fd >= 0 && close(fd) != 0 && rc == 0)
+        rc = plat_err_from_errno(errno);
+    target_release(&t);
+    return rc;
 }
 
 int plat_fs_resolve(const char *root, const char *path, size_t path_len, char **host_path)

@@ -690,3 +690,111 @@ int plat_fs_resolve(const char *root, const char *path, size_t path_len, char **
     target_release(&t);
     return rc;
 }
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void plat_fs_names_free(char **names, size_t count)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < count; i++)
+        ward_free(names[i]);
+    ward_free(names);
+}
+
+/* Lists through the confined walk's final path, so the directory itself cannot be a
+ * reparse point leading out of the root. */
+int plat_fs_listdir(const char *root, const char *path, size_t path_len, size_t max, char ***names,
+                    size_t *count)
+{
+    struct wfs_target t;
+    WIN32_FIND_DATAW fd;
+    HANDLE h = INVALID_HANDLE_VALUE;
+    wchar_t *pattern = NULL;
+    char **v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+
+    if (!names || !count)
+        return WARD_EINVAL;
+    *names = NULL;
+    *count = 0;
+    rc = walk(root, path, path_len, WALK_FOLLOW_LAST, &t);
+    if (rc != 0)
+        return rc;
+    if (!t.exists) {
+        rc = WARD_ENOENT;
+        goto out;
+    }
+    rc = join(t.full, L"*", 1, &pattern);
+    if (rc != 0)
+        goto out;
+    h = FindFirstFileExW(pattern, FindExInfoBasic, &fd, FindExSearchNameMatch, NULL, 0);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        rc = e == ERROR_DIRECTORY ? WARD_ENOTDIR : plat_err_from_win32(e);
+        goto out;
+    }
+    do {
+        if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0)
+            continue;
+        if (n >= max) {
+            rc = WARD_ETOOBIG;
+            break;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            char **nv = ward_realloc(v, ncap * sizeof(*nv));
+            if (!nv) {
+                rc = WARD_ENOMEM;
+                goto out;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        rc = plat_win_wide_to_utf8(fd.cFileName, &v[n]);
+        if (rc != 0)
+            goto out;
+        n++;
+    } while (FindNextFileW(h, &fd));
+    if (rc == 0 && GetLastError() != ERROR_NO_MORE_FILES) {
+        rc = plat_err_from_win32(GetLastError());
+        goto out;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof(*v), cmp_names);
+    *names = v;
+    *count = n;
+    v = NULL;
+out:
+    if (h != INVALID_HANDLE_VALUE)
+        FindClose(h);
+    ward_free(pattern);
+    plat_fs_names_free(v, n);
+    target_release(&t);
+    return rc;
+}
+
+int plat_fs_readlink(const char *root, const char *path, size_t path_len, char **target)
+{
+    (void)root;
+    (void)path;
+    (void)path_len;
+    if (target)
+        *target = NULL;
+    return WARD_ENOTSUP;
+}
+
+int plat_fs_write_inplace(const char *root, const char *path, size_t path_len, const void *data,
+                          size_t len)
+{
+    (void)root;
+    (void)path;
+    (void)path_len;
+    (void)data;
+    (void)len;
+    return WARD_ENOTSUP;
+}

@@ -303,3 +303,82 @@ WT_TEST(fs_enospc_on_full_tmpfs)
     WT_EQ_INT(info.size, 5);
     WT_ASSERT(umount(root) == 0);
 }
+
+/* ---- listdir, readlink, in-place writes ------------------------------------------------ */
+
+WT_TEST(listdir_sorted_confined_and_capped)
+{
+    const char *root = wt_tmpdir();
+    char **names = NULL;
+    size_t n = 0;
+    wt_write_file("d/b", "1", 1);
+    wt_write_file("d/a", "1", 1);
+    wt_write_file("d/c/x", "1", 1);
+    WT_OK(plat_fs_listdir(root, "/d", NTS, 100, &names, &n));
+    WT_EQ_INT(n, 3);
+    WT_EQ_STR(names[0], "a");
+    WT_EQ_STR(names[1], "b");
+    WT_EQ_STR(names[2], "c");
+    plat_fs_names_free(names, n);
+    /* Over the cap: a partial list and WARD_ETOOBIG. */
+    WT_EQ_ERR(plat_fs_listdir(root, "/d", NTS, 2, &names, &n), WARD_ETOOBIG);
+    WT_EQ_INT(n, 2);
+    plat_fs_names_free(names, n);
+    WT_EQ_ERR(plat_fs_listdir(root, "/d/a", NTS, 100, &names, &n), WARD_ENOTDIR);
+    WT_EQ_ERR(plat_fs_listdir(root, "/nope", NTS, 100, &names, &n), WARD_ENOENT);
+    WT_EQ_ERR(plat_fs_listdir(root, "/d/../..", NTS, 100, &names, &n), WARD_EPATH);
+    /* A symlink leaving the root is not listed through. */
+    WT_EQ_INT(symlink("../../../../../../../../etc", wt_path("esc")), 0);
+    WT_EQ_ERR(plat_fs_listdir(root, "/esc", NTS, 100, &names, &n), WARD_EPATH);
+    /* An absolute link target resolves inside the root (chroot semantics). */
+    WT_EQ_INT(symlink("/d", wt_path("abs")), 0);
+    WT_OK(plat_fs_listdir(root, "/abs", NTS, 100, &names, &n));
+    WT_EQ_INT(n, 3);
+    plat_fs_names_free(names, n);
+}
+
+WT_TEST(readlink_returns_text_without_following)
+{
+    const char *root = wt_tmpdir();
+    char *t = NULL;
+    wt_write_file("etc/zoneinfo/Europe/Paris", "TZ", 2);
+    WT_EQ_INT(symlink("/usr/share/zoneinfo/Europe/Paris", wt_path("etc/localtime")), 0);
+    WT_OK(plat_fs_readlink(root, "/etc/localtime", NTS, &t));
+    WT_EQ_STR(t, "/usr/share/zoneinfo/Europe/Paris");
+    ward_free(t);
+    /* Even a target outside the root is only returned as text. */
+    WT_EQ_INT(symlink("/../../../../etc/shadow", wt_path("etc/evil")), 0);
+    WT_OK(plat_fs_readlink(root, "/etc/evil", NTS, &t));
+    WT_EQ_STR(t, "/../../../../etc/shadow");
+    ward_free(t);
+    WT_EQ_ERR(plat_fs_readlink(root, "/etc/zoneinfo/Europe/Paris", NTS, &t), WARD_EINVAL);
+    WT_EQ_ERR(plat_fs_readlink(root, "/etc/missing", NTS, &t), WARD_ENOENT);
+}
+
+WT_TEST(write_inplace_never_creates_or_escapes)
+{
+    const char *root = wt_tmpdir();
+    char *data = NULL;
+    size_t len = 0;
+    char victim[512];
+    struct stat before, after;
+    wt_write_file("proc/sys/net/ipv4/tcp_syncookies", "0\n", 2);
+    WT_EQ_INT(stat(wt_path("proc/sys/net/ipv4/tcp_syncookies"), &before), 0);
+    WT_OK(plat_fs_write_inplace(root, "/proc/sys/net/ipv4/tcp_syncookies", NTS, "1\n", 2));
+    WT_OK(plat_fs_read_file(root, "/proc/sys/net/ipv4/tcp_syncookies", NTS, 64, &data, &len));
+    WT_EQ_STR(data, "1\n");
+    ward_free(data);
+    WT_EQ_INT(stat(wt_path("proc/sys/net/ipv4/tcp_syncookies"), &after), 0);
+    WT_EQ_INT(before.st_ino, after.st_ino); /* same inode: no rename happened */
+    WT_EQ_ERR(plat_fs_write_inplace(root, "/proc/sys/new", NTS, "1", 1), WARD_ENOENT);
+    WT_EQ_ERR(plat_fs_write_inplace(root, "/proc/sys", NTS, "1", 1), WARD_EISDIR);
+    /* A symlink to a file outside the root is refused, the outside file untouched. */
+    snprintf(victim, sizeof(victim), "%s/victim", outside_dir());
+    WT_OK(plat_fs_write_file_mkdirs(victim, "keep", 4));
+    WT_EQ_INT(symlink("../../../../../../../../../../..", wt_path("proc/up")), 0);
+    WT_EQ_ERR(plat_fs_write_inplace(root, "/proc/up/victim", NTS, "x", 1), WARD_EPATH);
+    WT_OK(plat_fs_read_file(NULL, victim, NTS, 64, &data, &len));
+    WT_EQ_STR(data, "keep");
+    ward_free(data);
+    rm_outside();
+}
