@@ -11,11 +11,12 @@
  *   loadgen --port P --dir D [--server-pid PID] checkin [--phases full,keepalive,resume]
  *           [--conc C] [--duration S] [--reps R] [--n N]
  *       check-ins with each device's own certificate: "full" opens a connection per
- *       check-in (full handshake, no resumption), "keepalive" keeps C connections and sends
- *       check-ins back to back, "resume" opens a connection per check-in and resumes the
- *       device's TLS session (cycling over the devices that got one in an earlier phase, so
- *       that nearly every handshake resumes). One "result" line per phase and repetition, then one
- *       "median" line per phase (the median of each figure over the repetitions).
+ *       check-in (full handshake, no resumption); "keepalive" keeps C connections (their
+ *       devices spread over the whole table) and sends check-ins back to back; "resume"
+ *       opens a connection per check-in and resumes the device's TLS session (cycling over
+ *       the devices that got one in an earlier phase, so that nearly every handshake
+ *       resumes). One "result" line per phase and repetition, then one "median" line per
+ *       phase (the median of each figure over the repetitions).
  *   loadgen cpu-of --runs R -- CMD ARGS...
  *       runs CMD R times (fork/exec, stdout and stderr to /dev/null) and prints the median
  *       CPU (user + system, from wait4) and wall time per run; any failed run is an error.
@@ -699,6 +700,10 @@ static void conn_start(struct conn *c)
         c->dev = g.enroll_started++;
     else if (g.mode == MODE_RESUME && g.nsess > 0)
         c->dev = g.with_sess[g.next_sess++ % g.nsess]; /* devices that have a session */
+    else if (g.mode == MODE_KEEPALIVE)
+        /* Spread over the whole device table, so that a cost that depends on where the
+         * device sits in the server's database shows its average, not the phase order. */
+        c->dev = ((size_t)(c - g.conns) * g.ndev / g.nconn + g.next_dev++) % g.ndev;
     else
         c->dev = g.next_dev++ % g.ndev;
     d = &g.devs[c->dev];
