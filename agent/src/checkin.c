@@ -21,6 +21,7 @@
 #include "agent/config.h"
 #include "agent/http.h"
 #include "agent/identity.h"
+#include "agent/invsync.h"
 #include "agent/outbox.h"
 #include "agent/state.h"
 #include "platform/sysinfo.h"
@@ -150,7 +151,7 @@ out:
 
 /* ---- engine ------------------------------------------------------------------------------ */
 
-enum phase { PH_IDLE, PH_RENEW, PH_CHECKIN, PH_RESULTS };
+enum phase { PH_IDLE, PH_RENEW, PH_CHECKIN, PH_RESULTS, PH_INVENTORY };
 
 struct agent_checkin {
     uv_loop_t *loop;
@@ -168,8 +169,9 @@ struct agent_checkin {
 
     enum phase phase;
     struct agent_http_req *op_req, *wait_req;
-    EVP_PKEY *renew_key; /* key of an in-flight renewal */
-    int stopped;         /* not enrolled, needs re-enrollment, or unenrolled */
+    EVP_PKEY *renew_key;       /* key of an in-flight renewal */
+    struct agent_invsync *inv; /* inventory uploads (agent/invsync.h) */
+    int stopped;               /* not enrolled, needs re-enrollment, or unenrolled */
     unsigned fails, wait_fails;
     long long interval_s;
     int again;     /* start another cycle as soon as this one ends */
@@ -416,6 +418,47 @@ static void finish_unenroll(struct agent_checkin *c)
     finish_once(c, rc);
 }
 
+/* ---- inventory -------------------------------------------------------------------------- */
+
+/* The last step of a cycle, when an upload is due (agent/invsync.h has the schedule). A
+ * failed upload does not fail the check-in: it is logged and tried again when due. */
+static void on_inventory_done(int rc, const struct agent_http_response *r, void *ctx)
+{
+    struct agent_checkin *c = ctx;
+    if (c->closing || rc == WARD_ECANCELED || c->phase != PH_INVENTORY)
+        return;
+    if (r && is_auth_refusal(r)) {
+        auth_refused(c, r);
+        return;
+    }
+    if (rc != 0) {
+        char code[64] = "";
+        if (r && r->err == WARD_EHTTP)
+            agent_proto_error_code(r->body.data, r->body.len, code, sizeof(code));
+        note_error(c, "inventory upload", rc, code[0] ? code : r ? r->error_detail : "");
+        WARD_LOG_WARN_ERR(rc, "inventory upload failed%s%s; trying again when due",
+                          code[0] ? ": " : "", code);
+    }
+    cycle_succeeded(c);
+}
+
+static void inventory_step(struct agent_checkin *c)
+{
+    enum agent_inv_kind kind = agent_invsync_due(c->inv, c->id.device_id);
+    int rc;
+    if (kind == AGENT_INV_NONE) {
+        cycle_succeeded(c);
+        return;
+    }
+    c->phase = PH_INVENTORY;
+    rc = agent_invsync_run(c->inv, kind, c->cfg->root, &c->http, c->id.server_url, c->id.device_id,
+                           on_inventory_done, c);
+    if (rc != 0) {
+        WARD_LOG_WARN_ERR(rc, "cannot start the inventory upload");
+        cycle_succeeded(c);
+    }
+}
+
 /* ---- results ---------------------------------------------------------------------------- */
 
 static void results_send(struct agent_checkin *c);
@@ -470,7 +513,7 @@ static void on_results(struct agent_http_response *r, void *ctx)
         finish_unenroll(c);
         return;
     }
-    cycle_succeeded(c);
+    inventory_step(c);
 }
 
 static void results_send(struct agent_checkin *c)
@@ -489,7 +532,7 @@ static void results_send(struct agent_checkin *c)
         if (unenroll_pending(c))
             finish_unenroll(c);
         else
-            cycle_succeeded(c);
+            inventory_step(c);
         return;
     }
     if (rc == 0) {
@@ -882,6 +925,10 @@ int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agen
     }
     c->wait_timer.data = c;
     c->open_handles = 2;
+    if (agent_invsync_new(loop, st, &c->inv) != 0) {
+        agent_checkin_close(c, NULL, NULL);
+        return WARD_ENOMEM;
+    }
     *out = c;
     return 0;
 }
@@ -1012,9 +1059,8 @@ int agent_checkin_once(struct agent_checkin *c, agent_checkin_done_fn done, void
     return 0;
 }
 
-static void on_closed(uv_handle_t *h)
+static void closed_one(struct agent_checkin *c)
 {
-    struct agent_checkin *c = h->data;
     agent_checkin_close_fn cb;
     void *ctx;
     if (--c->open_handles > 0)
@@ -1028,6 +1074,16 @@ static void on_closed(uv_handle_t *h)
         cb(ctx);
 }
 
+static void on_closed(uv_handle_t *h)
+{
+    closed_one(h->data);
+}
+
+static void on_inv_closed(void *ctx)
+{
+    closed_one(ctx);
+}
+
 void agent_checkin_close(struct agent_checkin *c, agent_checkin_close_fn cb, void *ctx)
 {
     unsigned n;
@@ -1038,7 +1094,14 @@ void agent_checkin_close(struct agent_checkin *c, agent_checkin_close_fn cb, voi
     c->close_ctx = ctx;
     http_teardown(c);
     n = c->open_handles;
+    if (c->inv)
+        c->open_handles++; /* a running collection cannot be stopped: wait for it */
     uv_close((uv_handle_t *)&c->timer, on_closed);
     if (n > 1)
         uv_close((uv_handle_t *)&c->wait_timer, on_closed);
+    if (c->inv) {
+        struct agent_invsync *inv = c->inv;
+        c->inv = NULL;
+        agent_invsync_close(inv, on_inv_closed, c);
+    }
 }

@@ -23,6 +23,7 @@
 #include "agent/config.h"
 #include "agent/daemon.h"
 #include "agent/enroll.h"
+#include "agent/invsync.h"
 #include "agent/state.h"
 #include "agent/status.h"
 #include "inventory/inventory.h"
@@ -87,8 +88,8 @@ static const struct cli_command commands[] = {
      .summary = "enroll with a management service (or WARD_ENROLL_TOKEN)",
      .run = cmd_enroll},
     {.name = "checkin",
-     .args = "",
-     .summary = "check in once now (commands, results) and exit",
+     .args = "[--inventory]",
+     .summary = "check in once now (commands, results, inventory when due) and exit",
      .run = cmd_checkin},
     {.name = "status",
      .args = "[--json]",
@@ -363,16 +364,33 @@ static void on_checkin_done(int rc, void *ctx)
     o->done = 1;
 }
 
+static void print_inventory_upload(const char *last)
+{
+    json_t *j = NULL;
+    if (ward_json_loadb(last, strlen(last), NULL, &j, NULL) != 0)
+        return;
+    printf("inventory: %s upload (%s collection), %lld bytes on the wire, %lld added, %lld "
+           "removed, %lld changed\n",
+           json_string_value(json_object_get(j, "kind")),
+           json_string_value(json_object_get(j, "collection")),
+           (long long)json_integer_value(json_object_get(j, "wire_bytes")),
+           (long long)json_integer_value(json_object_get(j, "added")),
+           (long long)json_integer_value(json_object_get(j, "removed")),
+           (long long)json_integer_value(json_object_get(j, "changed")));
+    json_decref(j);
+}
+
 static int cmd_checkin(struct cli *c, int argc, char **argv)
 {
     struct agent_state *st = NULL;
     struct agent_checkin *ck = NULL;
     struct checkin_once once = {0};
+    static const char *const allowed[] = {"--inventory", NULL};
     uv_loop_t loop;
-    char *when = NULL, *err = NULL;
+    char *when = NULL, *err = NULL, *inv = NULL;
     int rc;
 
-    if (check_args("checkin", argc, argv, NULL) != EXIT_OK)
+    if (check_args("checkin", argc, argv, allowed) != EXIT_OK)
         return EXIT_USAGE;
     if (load_config(c) != 0)
         return EXIT_FAIL;
@@ -383,7 +401,14 @@ static int cmd_checkin(struct cli *c, int argc, char **argv)
                 ward_strerror(rc));
         return EXIT_FAIL;
     }
+    if (has_flag(argc, argv, "--inventory") && agent_inv_request_full(st) != 0) {
+        agent_state_close(st);
+        fprintf(stderr, "ward checkin: cannot record the inventory request\n");
+        return EXIT_FAIL;
+    }
+    agent_state_get(st, AGENT_META_INV_LAST, &inv);
     if (uv_loop_init(&loop) != 0) {
+        ward_free(inv);
         agent_state_close(st);
         fprintf(stderr, "ward checkin: cannot create the event loop\n");
         return EXIT_FAIL;
@@ -400,8 +425,14 @@ static int cmd_checkin(struct cli *c, int argc, char **argv)
     if (rc == 0)
         rc = once.done ? once.rc : WARD_EIO;
     if (rc == 0) {
+        char *now_inv = NULL;
         agent_state_get(st, "last_checkin", &when);
         printf("checked in at %s\n", when ? when : "?");
+        /* One line about the inventory when this run uploaded one. */
+        if (agent_state_get(st, AGENT_META_INV_LAST, &now_inv) == 0 &&
+            (!inv || strcmp(inv, now_inv) != 0))
+            print_inventory_upload(now_inv);
+        ward_free(now_inv);
     } else if (rc == WARD_ESTATE) {
         fprintf(stderr, "ward checkin: not enrolled (run ward enroll --token TOKEN)\n");
     } else if (rc == WARD_EREVOKED) {
@@ -413,6 +444,7 @@ static int cmd_checkin(struct cli *c, int argc, char **argv)
     }
     ward_free(when);
     ward_free(err);
+    ward_free(inv);
     agent_state_close(st);
     return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }
@@ -427,6 +459,23 @@ static void status_line(const char *label, const json_t *v)
         printf("%-18s %s\n", label, json_is_true(v) ? "yes" : "no");
     else
         printf("%-18s -\n", label);
+}
+
+/* "compliance:  2 baseline(s), 3 failing setting(s), last evaluated ..." */
+static void print_compliance_line(const json_t *bl)
+{
+    const char *when = json_string_value(json_object_get(bl, "last_evaluation"));
+    long long n = (long long)json_integer_value(json_object_get(bl, "baselines"));
+    if (!json_is_object(bl))
+        return;
+    if (n == 0) {
+        printf("%-18s no baselines assigned\n", "compliance:");
+        return;
+    }
+    printf("%-18s %lld baseline(s), %lld failing setting(s), last evaluated %s%s\n",
+           "compliance:", n, (long long)json_integer_value(json_object_get(bl, "failing")),
+           when ? when : "never",
+           json_integer_value(json_object_get(bl, "unreported")) > 0 ? " (not yet reported)" : "");
 }
 
 static int cmd_status(struct cli *c, int argc, char **argv)
@@ -474,6 +523,7 @@ static int cmd_status(struct cli *c, int argc, char **argv)
                 continue;
             status_line(rows[i].label, v);
         }
+        print_compliance_line(json_object_get(j, "compliance"));
         if (json_is_string(json_object_get(j, "hint")))
             printf("\n%s\n", json_string_value(json_object_get(j, "hint")));
         rc = EXIT_OK;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "agent/identity.h"
+#include "agent/invsync.h"
 #include "agent/outbox.h"
 #include "agent/state.h"
 #include "ward/alloc.h"
@@ -633,14 +634,30 @@ static int cmd_unenroll(struct agent_cmd_env *env, const json_t *params, json_t 
     return *output ? 0 : WARD_ENOMEM;
 }
 
+/* A full inventory collection and upload right after this check-in's results (persisted,
+ * so a restart in between still does it). The result says it is scheduled; the upload
+ * itself is visible on the service as the device's inventory. */
+static int cmd_inventory(struct agent_cmd_env *env, const json_t *params, json_t **output,
+                         char **error)
+{
+    int rc;
+    (void)params;
+    rc = agent_inv_request_full(env->st);
+    if (rc != 0) {
+        *error = ward_strdup("cannot record the inventory request");
+        return rc;
+    }
+    *output = json_pack("{s:s}", "inventory", "scheduled");
+    return *output ? 0 : WARD_ENOMEM;
+}
+
 static const struct agent_command_handler handler_ping = {.name = "ping", .run = cmd_ping};
 static const struct agent_command_handler handler_sync = {.name = "sync", .run = cmd_sync};
 static const struct agent_command_handler handler_unenroll = {.name = "unenroll",
                                                               .run = cmd_unenroll};
+static const struct agent_command_handler handler_inventory = {.name = "inventory",
+                                                               .run = cmd_inventory};
 
 const struct agent_command_handler *const agent_command_handlers[] = {
-    &handler_ping,
-    &handler_sync,
-    &handler_unenroll,
-    NULL,
+    &handler_ping, &handler_sync, &handler_unenroll, &handler_inventory, NULL,
 };

@@ -49,6 +49,14 @@ static const struct ward_migration migrations[] = {
         "CREATE INDEX outbox_kind ON outbox(kind, id);"},
     /* Baseline rollback journal (enforcement/: the SQL is the engine's, see baseline.h). */
     {3, ENF_JOURNAL_SQL_V1},
+    /* The inventory document the service last acknowledged, with its hash: the base of the
+     * next delta (agent/src/invsync.c). One row; device_id ties it to one enrollment. */
+    {4, "CREATE TABLE inventory_snapshot ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " device_id TEXT NOT NULL,"
+        " hash TEXT NOT NULL,"
+        " doc TEXT NOT NULL,"
+        " sent_at INTEGER NOT NULL) STRICT;"},
 };
 
 static int uv_to_ward(int uvrc)

@@ -18,7 +18,7 @@
 #include "ward/store.h"
 
 /* Types this version of the protocol knows (docs/protocol.md); later work adds more. */
-static const char *const known_types[] = {"ping", "sync", "unenroll", NULL};
+static const char *const known_types[] = {"ping", "sync", "unenroll", "inventory", NULL};
 
 static int type_known(const char *t)
 {
@@ -68,7 +68,7 @@ int srv_command_send(struct srv_app *app, const char *device_id, const char *typ
 
     *out = NULL;
     if (!type_known(type)) {
-        WARD_ERROR("unknown command type '%s' (known: ping, sync, unenroll)", type);
+        WARD_ERROR("unknown command type '%s' (known: ping, sync, unenroll, inventory)", type);
         return WARD_EINVAL;
     }
     if (params && !json_is_object(params))

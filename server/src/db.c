@@ -65,6 +65,33 @@ static const struct ward_migration migrations[] = {
         "  device_id TEXT,"
         "  token_id TEXT,"
         "  detail TEXT);"},
+    /* Inventories (server/src/inventory.c): one row per device, table and row key with the
+     * row's JSON; inventory_tables says which tables the device reported (possibly empty);
+     * inventory holds the document hash, the last upload's "collection" and counters. */
+    {2, "CREATE TABLE inventory ("
+        "  device_id TEXT PRIMARY KEY REFERENCES devices(device_id),"
+        "  hash TEXT NOT NULL,"
+        "  collection TEXT,"
+        "  updated_at INTEGER NOT NULL,"
+        "  full_at INTEGER NOT NULL,"
+        "  uploads INTEGER NOT NULL DEFAULT 0,"
+        "  full_uploads INTEGER NOT NULL DEFAULT 0,"
+        "  resyncs INTEGER NOT NULL DEFAULT 0,"
+        "  last_kind TEXT,"
+        "  last_wire_bytes INTEGER,"
+        "  last_body_bytes INTEGER,"
+        "  last_changes INTEGER);"
+        "CREATE TABLE inventory_tables ("
+        "  device_id TEXT NOT NULL,"
+        "  tbl TEXT NOT NULL,"
+        "  PRIMARY KEY (device_id, tbl));"
+        "CREATE TABLE inventory_rows ("
+        "  device_id TEXT NOT NULL,"
+        "  tbl TEXT NOT NULL,"
+        "  key TEXT NOT NULL,"
+        "  row TEXT NOT NULL,"
+        "  PRIMARY KEY (device_id, tbl, key));"
+        "CREATE INDEX inventory_rows_tbl ON inventory_rows(tbl, device_id);"},
 };
 
 int srv_db_open(const char *path, struct ward_store **out)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "server/app.h"
+#include "server/inventory.h"
 #include "server/pki.h"
 #include "ward/alloc.h"
 #include "ward/crypto.h"
@@ -706,6 +707,15 @@ int srv_device_show(struct srv_app *app, const char *device_id, json_t **out)
         goto out;
     json_object_set(d, "certificates", certs);
     json_object_set(d, "events", events);
+    {
+        json_t *inv = NULL;
+        rc = srv_inventory_summary(app, device_id, &inv);
+        if (rc == WARD_ENOENT)
+            rc = 0;
+        if (rc != 0)
+            goto out;
+        json_object_set_new(d, "inventory", inv ? inv : json_null());
+    }
     *out = d;
     d = NULL;
 out:

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "server/app.h"
+#include "server/inventory.h"
 #include "server/serve.h"
 #include "ward/alloc.h"
 #include "ward/config.h"
@@ -50,7 +51,11 @@ static void usage(FILE *f)
             "  device show DEVICE | device revoke DEVICE\n"
             "  command send DEVICE TYPE [--param KEY=VALUE]... [--ttl DUR]\n"
             "  commands list [DEVICE]\n"
-            "  wake DEVICE\n\n"
+            "  wake DEVICE\n"
+            "  inventory show DEVICE [--section S]\n"
+            "  inventory find [--package NAME [--version-lt|--version-le|--version-gt|\n"
+            "                 --version-ge|--version-eq V]] [--unencrypted-root]\n"
+            "                 [--where 'TABLE.COLUMN OP VALUE']...\n\n"
             "DUR is seconds or a number with s, m, h or d. DEVICE may be a unique prefix.\n"
             "default data directory: %s\n",
             DEFAULT_DATA_DIR);
@@ -365,6 +370,87 @@ static int verb_devices(struct cli *c)
     return rc;
 }
 
+static void human_bytes(const json_t *v, char *out, size_t outlen)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double x;
+    size_t u = 0;
+    if (!json_is_integer(v)) {
+        snprintf(out, outlen, "?");
+        return;
+    }
+    x = (double)json_integer_value(v);
+    while (x >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+        x /= 1024;
+        u++;
+    }
+    snprintf(out, outlen, u ? "%.1f %s" : "%.0f %s", x, units[u]);
+}
+
+/* The hardware and OS lines of `device show`. */
+static void print_inventory_summary(const json_t *inv)
+{
+    const json_t *v, *apps;
+    const char *k;
+    size_t i;
+    char size[32];
+
+    if (!json_is_object(inv)) {
+        printf("inventory:      none yet\n");
+        return;
+    }
+    v = json_object_get(inv, "last_upload");
+    printf("inventory:      updated %s, last upload %s (%lld bytes on the wire, %lld change(s))\n",
+           sget(inv, "updated_at"), sget(v, "kind"),
+           (long long)json_integer_value(json_object_get(v, "wire_bytes")),
+           (long long)json_integer_value(json_object_get(v, "changes")));
+    if (!json_object_get(inv, "vendor") && !json_object_get(inv, "model"))
+        printf("  hardware:     unknown (no DMI data)\n");
+    else
+        printf("  hardware:     %s %s%s%s%s\n", sget(inv, "vendor"), sget(inv, "model"),
+               json_object_get(inv, "chassis") ? " (" : "",
+               json_object_get(inv, "chassis") ? sget(inv, "chassis") : "",
+               json_object_get(inv, "chassis") ? ")" : "");
+    printf("  cpu:          %s (%lld cores, %lld threads)\n", sget(inv, "cpu"),
+           (long long)json_integer_value(json_object_get(inv, "cpu_cores")),
+           (long long)json_integer_value(json_object_get(inv, "cpu_threads")));
+    human_bytes(json_object_get(inv, "memory_bytes"), size, sizeof(size));
+    printf("  memory:       %s\n", size);
+    json_array_foreach(json_object_get(inv, "disks"), i, v)
+    {
+        human_bytes(json_object_get(v, "size_bytes"), size, sizeof(size));
+        printf("  %-13s %s %s (%s, %s)\n", i == 0 ? "disks:" : "", sget(v, "name"), size,
+               sget(v, "transport"), sget(v, "model"));
+    }
+    printf("  os:           %s, kernel %s\n", sget(inv, "os"), sget(inv, "kernel"));
+    v = json_object_get(inv, "root_encrypted");
+    printf("  encryption:   %s\n", json_is_true(v)    ? "root filesystem encrypted"
+                                   : json_is_false(v) ? "root filesystem NOT encrypted"
+                                                      : "unknown");
+    apps = json_object_get(inv, "apps");
+    if (json_is_object(apps)) {
+        int first = 1;
+        printf("  apps:         %lld (",
+               (long long)json_integer_value(json_object_get(apps, "total")));
+        json_object_foreach((json_t *)(uintptr_t)apps, k, v)
+        {
+            if (strcmp(k, "total") == 0)
+                continue;
+            printf("%s%s %lld", first ? "" : ", ", k, (long long)json_integer_value(v));
+            first = 0;
+        }
+        printf(")\n");
+    }
+    if (json_array_size(json_object_get(inv, "collection_errors")) > 0) {
+        printf("  not collected:");
+        json_array_foreach(json_object_get(inv, "collection_errors"), i, v)
+        {
+            printf(" %s", json_string_value(v));
+        }
+        printf("\n");
+    }
+}
+
 static int verb_device(struct cli *c)
 {
     struct srv_app *app = NULL;
@@ -414,6 +500,7 @@ static int verb_device(struct cli *c)
                    sget(d, "cert_not_after"));
             printf("pending:        %lld command(s)\n",
                    (long long)json_integer_value(json_object_get(d, "pending_commands")));
+            print_inventory_summary(json_object_get(d, "inventory"));
             printf("recent events:\n");
             json_array_foreach(json_object_get(d, "events"), i, x)
             {
@@ -490,7 +577,8 @@ static int verb_command(struct cli *c)
     }
     int r = srv_command_send(app, id, c->argv[1], params, ttl, &out);
     if (r == WARD_EINVAL) {
-        fprintf(stderr, "ward-server: unknown command type '%s' (ping, sync, unenroll)\n",
+        fprintf(stderr,
+                "ward-server: unknown command type '%s' (ping, sync, unenroll, inventory)\n",
                 c->argv[1]);
         rc = EXIT_FAIL;
         goto out;
@@ -626,13 +714,210 @@ out:
     return rc;
 }
 
+/* One row as "col=value col=value" for the text output of inventory show/find. */
+static void print_row(const char *indent, const json_t *row)
+{
+    const char *k;
+    json_t *v;
+    printf("%s", indent);
+    json_object_foreach((json_t *)(uintptr_t)row, k, v)
+    {
+        if (json_is_string(v))
+            printf(" %s=%s", k, json_string_value(v));
+        else if (json_is_integer(v))
+            printf(" %s=%lld", k, (long long)json_integer_value(v));
+        else if (json_is_real(v))
+            printf(" %s=%g", k, json_real_value(v));
+        else if (json_is_boolean(v))
+            printf(" %s=%s", k, json_is_true(v) ? "true" : "false");
+    }
+    printf("\n");
+}
+
+static int inventory_show(struct cli *c, struct srv_app *app)
+{
+    const char *section = NULL;
+    json_t *doc = NULL, *out = NULL;
+    char *id = NULL;
+    int rc = EXIT_OK, r;
+
+    take_opt(c, "--section", &section);
+    if (no_leftover_flags(c, "inventory show") != EXIT_OK || c->argc != 1) {
+        fprintf(stderr, "usage: ward-server inventory show DEVICE [--section S] [--json]\n");
+        return EXIT_USAGE;
+    }
+    if (section && !inv_section_find(section) && strcmp(section, "collection") != 0) {
+        fprintf(stderr, "ward-server inventory show: unknown section '%s'\n", section);
+        return EXIT_USAGE;
+    }
+    if (resolve_device(app, c->argv[0], &id) != 0)
+        return EXIT_FAIL;
+    r = srv_inventory_load(app, id, &doc);
+    if (r == WARD_ENOENT) {
+        fprintf(stderr, "ward-server: device %s has not sent an inventory yet\n", id);
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (r != 0) {
+        rc = fail("inventory show", r);
+        goto out;
+    }
+    if (section) {
+        out = json_object();
+        if (!out || (json_object_get(doc, section) &&
+                     json_object_set(out, section, json_object_get(doc, section)) != 0)) {
+            rc = fail("inventory show", WARD_ENOMEM);
+            goto out;
+        }
+    } else {
+        out = json_incref(doc);
+    }
+    if (c->json) {
+        rc = print_json(out);
+        goto out;
+    }
+    for (size_t s = 0; inv_sections[s]; s++) {
+        for (size_t i = 0; inv_sections[s]->tables[i]; i++) {
+            const struct inv_table *t = inv_sections[s]->tables[i];
+            const json_t *sec = json_object_get(out, t->section), *v, *row;
+            size_t k;
+            v = t->member ? json_object_get(sec, t->member) : sec;
+            if (!v)
+                continue;
+            if (t->shape == INV_SHAPE_OBJECT) {
+                printf("%s:\n", t->name);
+                print_row("   ", v);
+                continue;
+            }
+            printf("%s: %zu row(s)\n", t->name, json_array_size(v));
+            json_array_foreach(v, k, row)
+            {
+                print_row("   ", row);
+            }
+        }
+    }
+out:
+    json_decref(doc);
+    json_decref(out);
+    ward_free(id);
+    return rc;
+}
+
+static int add_cond(struct srv_inv_cond *conds, size_t *n, size_t max, const char *text)
+{
+    char err[256] = "";
+    if (*n >= max) {
+        fprintf(stderr, "ward-server inventory find: at most %zu conditions\n", max);
+        return EXIT_USAGE;
+    }
+    if (srv_inv_cond_parse(text, &conds[*n], err, sizeof(err)) != 0) {
+        fprintf(stderr, "ward-server inventory find: %s\n", err);
+        return EXIT_USAGE;
+    }
+    (*n)++;
+    return EXIT_OK;
+}
+
+static int inventory_find(struct cli *c, struct srv_app *app)
+{
+    static const struct {
+        const char *flag, *op;
+    } vflags[] = {{"--version-lt", "<"},
+                  {"--version-le", "<="},
+                  {"--version-gt", ">"},
+                  {"--version-ge", ">="},
+                  {"--version-eq", "="}};
+    struct srv_inv_cond conds[MAX_PARAMS];
+    const char *pkg = NULL, *v;
+    char text[512];
+    json_t *list = NULL, *d;
+    size_t n = 0, i;
+    int rc = EXIT_OK, r, have_version = 0;
+
+    if (take_opt(c, "--package", &pkg)) {
+        snprintf(text, sizeof(text), "apps.name=%s", pkg);
+        if (add_cond(conds, &n, MAX_PARAMS, text) != EXIT_OK ||
+            add_cond(conds, &n, MAX_PARAMS, "apps.status=installed") != EXIT_OK)
+            return EXIT_USAGE;
+    }
+    for (size_t k = 0; k < sizeof(vflags) / sizeof(vflags[0]); k++) {
+        while (take_opt(c, vflags[k].flag, &v)) {
+            if (!pkg) {
+                fprintf(stderr, "ward-server inventory find: %s needs --package\n", vflags[k].flag);
+                return EXIT_USAGE;
+            }
+            snprintf(text, sizeof(text), "apps.version%s%s", vflags[k].op, v);
+            if (add_cond(conds, &n, MAX_PARAMS, text) != EXIT_OK)
+                return EXIT_USAGE;
+            have_version = 1;
+        }
+    }
+    (void)have_version;
+    if (take_flag(c, "--unencrypted-root") &&
+        add_cond(conds, &n, MAX_PARAMS, "encryption.summary.root_encrypted=false") != EXIT_OK)
+        return EXIT_USAGE;
+    while (take_opt(c, "--where", &v))
+        if (add_cond(conds, &n, MAX_PARAMS, v) != EXIT_OK)
+            return EXIT_USAGE;
+    if (no_leftover_flags(c, "inventory find") != EXIT_OK || c->argc != 0 || n == 0) {
+        fprintf(stderr, "usage: ward-server inventory find [--package NAME [--version-lt V]...]"
+                        " [--unencrypted-root] [--where 'TABLE.COLUMN OP VALUE']... [--json]\n");
+        return EXIT_USAGE;
+    }
+    r = srv_inventory_find(app, conds, n, &list);
+    if (r != 0)
+        return fail("inventory find", r);
+    if (c->json) {
+        rc = print_json(list);
+    } else {
+        printf("%-28s %-20s %s\n", "DEVICE", "HOSTNAME", "MATCHING ROWS");
+        json_array_foreach(list, i, d)
+        {
+            const char *k;
+            json_t *rows, *row;
+            size_t j;
+            printf("%-28s %-20s\n", sget(d, "device_id"), sget(d, "hostname"));
+            json_object_foreach(json_object_get(d, "matches"), k, rows)
+            {
+                json_array_foreach(rows, j, row)
+                {
+                    printf("    %s:", k);
+                    print_row("", row);
+                }
+            }
+        }
+        printf("%zu device(s)\n", json_array_size(list));
+    }
+    json_decref(list);
+    return rc;
+}
+
+static int verb_inventory(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    const char *sub = c->argc > 0 ? c->argv[0] : "";
+    int rc;
+    if (strcmp(sub, "show") != 0 && strcmp(sub, "find") != 0) {
+        fprintf(stderr, "usage: ward-server inventory show DEVICE [--section S] | inventory find "
+                        "CONDITIONS (see --help)\n");
+        return EXIT_USAGE;
+    }
+    c->argc--;
+    c->argv++;
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    rc = strcmp(sub, "show") == 0 ? inventory_show(c, app) : inventory_find(c, app);
+    srv_app_close(app);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int (*run)(struct cli *c);
 } verbs[] = {
     {"init", verb_init},         {"serve", verb_serve},   {"token", verb_token},
     {"devices", verb_devices},   {"device", verb_device}, {"command", verb_command},
-    {"commands", verb_commands}, {"wake", verb_wake},
+    {"commands", verb_commands}, {"wake", verb_wake},     {"inventory", verb_inventory},
 };
 
 int main(int argc, char **argv)

@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #include "server/app.h"
 #include "server/http.h"
+#include "server/inventory.h"
 #include "server/tls.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
@@ -70,6 +72,7 @@ struct route {
     const char *path;
     int device_auth;
     void (*fn)(struct service *s, struct srv_req *r, const char *device_id, json_t *body);
+    size_t body_max; /* decoded body cap; 0: the engine's default (1 MiB) */
 };
 
 /* ---- long-poll registry ------------------------------------------------------------- */
@@ -342,12 +345,35 @@ static void route_renew(struct service *s, struct srv_req *r, const char *device
     json_decref(resp);
 }
 
+static void route_inventory(struct service *s, struct srv_req *r, const char *device_id,
+                            json_t *body)
+{
+    const char *cl = srv_req_header(r, "Content-Length");
+    size_t body_len = 0, wire = 0;
+    json_t *resp = NULL;
+    int status = 500, rc;
+
+    srv_req_body(r, &body_len);
+    wire = cl ? (size_t)strtoull(cl, NULL, 10) : body_len;
+    rc = srv_inventory_upload(s->app, device_id, body, wire, body_len, &status, &resp);
+    if (rc == 0)
+        srv_req_respond_json(r, status, resp, NULL, 0);
+    else
+        srv_req_respond_error(r, 500, "internal", ward_strerror(rc));
+    json_decref(resp);
+}
+
 static const struct route routes[] = {
     {.method = "POST", .path = "/api/v1/enroll", .device_auth = 0, .fn = route_enroll},
     {.method = "POST", .path = "/api/v1/checkin", .device_auth = 1, .fn = route_checkin},
     {.method = "POST", .path = "/api/v1/results", .device_auth = 1, .fn = route_results},
     {.method = "POST", .path = "/api/v1/renew", .device_auth = 1, .fn = route_renew},
     {.method = "GET", .path = "/api/v1/wait", .device_auth = 1, .fn = route_wait},
+    {.method = "POST",
+     .path = "/api/v1/inventory",
+     .device_auth = 1,
+     .fn = route_inventory,
+     .body_max = SRV_INVENTORY_MAX_BODY},
     {.method = NULL},
 };
 
@@ -401,9 +427,10 @@ static void handle(struct srv_req *r, void *ctx)
     }
     if (strcmp(rt->method, "POST") == 0) {
         struct ward_json_error jerr;
+        struct ward_json_limits lim = {.max_bytes = rt->body_max};
         size_t len = 0;
         const char *text = srv_req_body(r, &len);
-        rc = ward_json_loadb(text, len, NULL, &body, &jerr);
+        rc = ward_json_loadb(text, len, &lim, &body, &jerr);
         if (rc == 0 && !json_is_object(body))
             rc = WARD_EPARSE;
         if (rc != 0) {
@@ -575,10 +602,11 @@ static void on_signal(uv_signal_t *h, int signum)
 
 static size_t body_limit(const char *method, const char *path, void *ctx)
 {
-    (void)method;
     (void)ctx;
-    (void)path;
-    return 0; /* the default 1 MiB; inventory uploads get their own limit later */
+    for (const struct route *rt = routes; rt->method; rt++)
+        if (strcmp(rt->method, method) == 0 && strcmp(rt->path, path) == 0)
+            return rt->body_max; /* 0: the default 1 MiB */
+    return 0;
 }
 
 int srv_serve(const char *data_dir, const struct srv_serve_opts *o)
