@@ -203,6 +203,15 @@ static void cache_forget(struct enf_ctx *ctx, const char *np)
     }
 }
 
+int enf_file_forget(struct enf_ctx *ctx, const char *path)
+{
+    char np[PLAT_FS_MAX_PATH + 2];
+    int rc = norm_path(path, np, sizeof(np));
+    if (rc == 0)
+        cache_forget(ctx, np);
+    return rc;
+}
+
 int enf_file_write(struct enf_ctx *ctx, const char *path, const void *data, size_t len,
                    const struct plat_fs_attrs *attrs)
 {

@@ -128,6 +128,9 @@ int enf_file_read(struct enf_ctx *ctx, const char *path, const char **data, size
  * bytes and attrs is NULL. attrs as plat_fs_write_atomic (NULL keeps mode and owner). */
 int enf_file_write(struct enf_ctx *ctx, const char *path, const void *data, size_t len,
                    const struct plat_fs_attrs *attrs);
+/* Drops path from the run's cache after a child process (apt-get, userdel, dconf) changed
+ * it, so the next enf_file_read sees the file as it is now. */
+int enf_file_forget(struct enf_ctx *ctx, const char *path);
 /* Removes a file (WARD_ENOENT-tolerant: a missing file is success). */
 int enf_file_remove(struct enf_ctx *ctx, const char *path);
 /* Removes an empty directory (missing is success). */

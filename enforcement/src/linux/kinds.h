@@ -14,5 +14,12 @@ extern const struct enf_kind enf_kind_ini;
 extern const struct enf_kind enf_kind_sysctl;
 extern const struct enf_kind enf_kind_kernel_module;
 extern const struct enf_kind enf_kind_command;
+extern const struct enf_kind enf_kind_service;
+extern const struct enf_kind enf_kind_package;
+extern const struct enf_kind enf_kind_firewall;
+extern const struct enf_kind enf_kind_user;
+extern const struct enf_kind enf_kind_dconf;
+extern const struct enf_kind enf_kind_mount_option;
+extern const struct enf_kind enf_kind_password_policy;
 
 #endif
