@@ -4,9 +4,9 @@
  * (never by running systemctl). ListUnits gives the loaded units' load/active/sub states,
  * ListUnitFiles the installed unit files' enablement; a unit file that is not loaded
  * shows as load_state "not-loaded", active_state "inactive". The system bus address can
- * be overridden with WARD_SYSTEM_BUS_ADDRESS (tests run a private bus); without a bus the
- * section reports WARD_ENOTSUP "no system bus" and the other sections are unaffected.
- * Under --root the fixture's services cannot be asked, which is WARD_ENOTSUP too.
+ * be overridden with WARD_SYSTEM_BUS_ADDRESS (platform/sdbus.h; tests run a private bus); without a
+ * bus the section reports WARD_ENOTSUP "no system bus" and the other sections are unaffected. Under
+ * --root the fixture's services cannot be asked, which is WARD_ENOTSUP too.
  */
 #define WARD_LOG_TAG "inv-svc"
 
@@ -18,6 +18,7 @@
 
 #include "../collector.h"
 #include "lxfs.h"
+#include "platform/sdbus.h"
 #include "ward/error.h"
 
 #define SVC_MAX 100000
@@ -45,30 +46,11 @@ static int is_service(const char *name)
 
 static int open_bus(struct inv_ctx *ctx, sd_bus **out)
 {
-    const char *addr = getenv("WARD_SYSTEM_BUS_ADDRESS");
-    sd_bus *bus = NULL;
-    int r;
-
-    *out = NULL;
-    if (addr && addr[0]) {
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-            r = sd_bus_set_address(bus, addr);
-        if (r >= 0)
-            r = sd_bus_set_bus_client(bus, 1);
-        if (r >= 0)
-            r = sd_bus_start(bus);
-    } else {
-        r = sd_bus_open_system(&bus);
-    }
-    if (r < 0) {
-        sd_bus_unref(bus);
-        if (r == -ENOMEM)
-            return WARD_ENOMEM;
-        return inv_ctx_fail(ctx, WARD_ENOTSUP, "no system bus (%s)", strerror(-r));
-    }
-    *out = bus;
-    return 0;
+    char why[200] = "";
+    int rc = plat_sdbus_open(out, why, sizeof(why)); /* shared with enforcement */
+    if (rc == WARD_ENOTSUP)
+        return inv_ctx_fail(ctx, WARD_ENOTSUP, "%s", why);
+    return rc;
 }
 
 static int list_units(struct inv_ctx *ctx, sd_bus *bus, json_t *by_name)
@@ -193,7 +175,7 @@ static int collect_services(struct inv_ctx *ctx)
     const char *k;
     int rc, rc2;
 
-    if (!ctx->live && !getenv("WARD_SYSTEM_BUS_ADDRESS"))
+    if (!ctx->live && !plat_sdbus_overridden())
         return inv_ctx_fail(ctx, WARD_ENOTSUP, "services of a --root tree cannot be asked");
     arr = inv_ctx_table(ctx, &inv_t_services);
     by_name = json_object();
