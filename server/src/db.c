@@ -92,6 +92,39 @@ static const struct ward_migration migrations[] = {
         "  row TEXT NOT NULL,"
         "  PRIMARY KEY (device_id, tbl, key));"
         "CREATE INDEX inventory_rows_tbl ON inventory_rows(tbl, device_id);"},
+    /* Baselines (server/src/baselines.c): documents by version with their exact bytes and
+     * SHA-256; assignments to a device id or '*' (every device, enrolled later too); the
+     * latest compliance report per device and baseline with its result counts. */
+    {3, "CREATE TABLE baselines ("
+        "  id TEXT NOT NULL,"
+        "  version INTEGER NOT NULL,"
+        "  sha256 TEXT NOT NULL,"
+        "  document BLOB NOT NULL,"
+        "  description TEXT,"
+        "  mode TEXT NOT NULL,"
+        "  settings INTEGER NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  PRIMARY KEY (id, version));"
+        "CREATE TABLE baseline_assignments ("
+        "  baseline_id TEXT NOT NULL,"
+        "  target TEXT NOT NULL,"
+        "  assigned_at INTEGER NOT NULL,"
+        "  PRIMARY KEY (baseline_id, target));"
+        "CREATE TABLE compliance ("
+        "  device_id TEXT NOT NULL REFERENCES devices(device_id),"
+        "  baseline_id TEXT NOT NULL,"
+        "  version INTEGER NOT NULL,"
+        "  evaluated_at INTEGER NOT NULL,"
+        "  received_at INTEGER NOT NULL,"
+        "  removed INTEGER NOT NULL DEFAULT 0,"
+        "  kept INTEGER NOT NULL,"
+        "  repaired INTEGER NOT NULL,"
+        "  failed INTEGER NOT NULL,"
+        "  denied INTEGER NOT NULL,"
+        "  skipped INTEGER NOT NULL,"
+        "  results TEXT NOT NULL,"
+        "  PRIMARY KEY (device_id, baseline_id));"
+        "CREATE INDEX compliance_baseline ON compliance(baseline_id);"},
 };
 
 int srv_db_open(const char *path, struct ward_store **out)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "server/app.h"
+#include "server/baselines.h"
 #include "server/inventory.h"
 #include "server/pki.h"
 #include "ward/alloc.h"
@@ -299,7 +300,7 @@ int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
     const char *version = NULL, *hostname = NULL;
     long long seq_high = 0;
     sqlite3_stmt *st = NULL;
-    json_t *cmds = NULL;
+    json_t *cmds = NULL, *baselines = NULL;
     char now_iso[32];
     int64_t now = srv_now(), not_after = 0;
     int rc;
@@ -311,8 +312,11 @@ int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
         (rc = ward_json_get_str(req, "$", "hostname", 0, &hostname, NULL)) != 0)
         return WARD_EINVAL;
     cmds = json_array();
-    if (!cmds)
-        return WARD_ENOMEM;
+    baselines = json_array();
+    if (!cmds || !baselines) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
     if ((rc = ward_store_begin(app->store)) != 0)
         goto out;
     rc = ward_store_prepare(app->store,
@@ -341,21 +345,23 @@ int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
     st = NULL;
     if (rc != 0)
         goto fail;
-    if ((rc = pending_commands(app, device_id, seq_high, cmds)) != 0)
+    if ((rc = pending_commands(app, device_id, seq_high, cmds)) != 0 ||
+        (rc = srv_baselines_for_device(app, device_id, baselines)) != 0)
         goto fail;
     if ((rc = ward_store_commit(app->store)) != 0)
         goto fail;
     srv_time_iso(now, now_iso, sizeof(now_iso));
-    *resp =
-        json_pack("{s:I, s:s, s:O, s:b}", "checkin_interval",
-                  (json_int_t)app->settings.checkin_interval, "server_time", now_iso, "commands",
-                  cmds, "renew", not_after - now < app->settings.device_cert_ttl / 3);
+    *resp = json_pack("{s:I, s:s, s:O, s:b, s:O}", "checkin_interval",
+                      (json_int_t)app->settings.checkin_interval, "server_time", now_iso,
+                      "commands", cmds, "renew",
+                      not_after - now < app->settings.device_cert_ttl / 3, "baselines", baselines);
     rc = *resp ? 0 : WARD_ENOMEM;
     goto out;
 fail:
     ward_store_rollback(app->store);
 out:
     json_decref(cmds);
+    json_decref(baselines);
     return rc;
 }
 

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "server/app.h"
+#include "server/baselines.h"
 #include "server/inventory.h"
 #include "server/serve.h"
 #include "ward/alloc.h"
+#include "ward/buf.h"
 #include "ward/config.h"
 #include "ward/error.h"
 #include "ward/json.h"
@@ -55,7 +57,10 @@ static void usage(FILE *f)
             "  inventory show DEVICE [--section S]\n"
             "  inventory find [--package NAME [--version-lt|--version-le|--version-gt|\n"
             "                 --version-ge|--version-eq V]] [--unencrypted-root]\n"
-            "                 [--where 'TABLE.COLUMN OP VALUE']...\n\n"
+            "                 [--where 'TABLE.COLUMN OP VALUE']...\n"
+            "  baseline put FILE | baseline list\n"
+            "  baseline assign|unassign ID DEVICE|--all\n"
+            "  compliance [DEVICE]\n\n"
             "DUR is seconds or a number with s, m, h or d. DEVICE may be a unique prefix.\n"
             "default data directory: %s\n",
             DEFAULT_DATA_DIR);
@@ -671,6 +676,232 @@ static int verb_wake(struct cli *c)
     return EXIT_OK;
 }
 
+/* ---- baselines and compliance ------------------------------------------------------- */
+
+static int read_doc(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct ward_buf b;
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+
+    *out = NULL;
+    if (!f)
+        return errno == ENOENT ? WARD_ENOENT : errno == EACCES ? WARD_EACCES : WARD_EIO;
+    ward_buf_init(&b, SRV_BASELINE_MAX_BYTES);
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = ward_buf_append(&b, chunk, n);
+    if (rc == 0 && ferror(f))
+        rc = WARD_EIO;
+    fclose(f);
+    if (rc == 0)
+        *out = ward_buf_steal(&b, len);
+    ward_buf_release(&b);
+    return rc != 0 ? rc : *out ? 0 : WARD_ENOMEM;
+}
+
+static int baseline_put(struct cli *c, struct srv_app *app, const char *file)
+{
+    char *doc = NULL, msg[WARD_JSON_PATH_MAX + WARD_JSON_TEXT_MAX + 64];
+    json_t *out = NULL;
+    size_t len = 0;
+    int rc = read_doc(file, &doc, &len);
+    if (rc != 0) {
+        fprintf(stderr, "ward-server baseline put: %s: %s\n", file,
+                rc == WARD_ETOOBIG ? "larger than 4 MiB" : ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    rc = srv_baseline_put(app, doc, len, &out, msg, sizeof(msg));
+    ward_free(doc);
+    if (rc != 0) {
+        fprintf(stderr, "ward-server baseline put: %s: %s\n", file,
+                msg[0] ? msg : ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (c->json)
+        rc = print_json(out);
+    else
+        printf("stored baseline %s version %lld (%lld settings, %s mode, sha256 %s)\n",
+               sget(out, "id"), (long long)json_integer_value(json_object_get(out, "version")),
+               (long long)json_integer_value(json_object_get(out, "settings")), sget(out, "mode"),
+               sget(out, "sha256"));
+    json_decref(out);
+    return rc;
+}
+
+static int baseline_list(struct cli *c, struct srv_app *app)
+{
+    json_t *list = NULL, *b, *a;
+    size_t i, k;
+    int rc = srv_baseline_list(app, &list);
+    if (rc != 0)
+        return fail("baseline list", rc);
+    if (c->json) {
+        rc = print_json(list);
+    } else {
+        printf("%-32s %-7s %-8s %-8s %s\n", "BASELINE", "VERSION", "MODE", "SETTINGS",
+               "ASSIGNED TO");
+        json_array_foreach(list, i, b)
+        {
+            printf("%-32s %-7lld %-8s %-8lld ", sget(b, "id"),
+                   (long long)json_integer_value(json_object_get(b, "version")), sget(b, "mode"),
+                   (long long)json_integer_value(json_object_get(b, "settings")));
+            if (json_array_size(json_object_get(b, "assigned")) == 0)
+                printf("-");
+            json_array_foreach(json_object_get(b, "assigned"), k, a)
+            {
+                const char *t = json_string_value(a);
+                printf("%s%s", k ? ", " : "", strcmp(t, "*") == 0 ? "all devices" : t);
+            }
+            printf("\n");
+        }
+        rc = EXIT_OK;
+    }
+    json_decref(list);
+    return rc;
+}
+
+static int verb_baseline(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    const char *sub = c->argc > 0 ? c->argv[0] : "";
+    char *dev = NULL;
+    int all, assign, r, rc = EXIT_OK;
+
+    if (c->argc > 0) {
+        c->argc--;
+        c->argv++;
+    }
+    all = take_flag(c, "--all");
+    if (no_leftover_flags(c, "baseline") != EXIT_OK)
+        return EXIT_USAGE;
+    if (!((strcmp(sub, "put") == 0 && c->argc == 1 && !all) ||
+          (strcmp(sub, "list") == 0 && c->argc == 0 && !all) ||
+          ((strcmp(sub, "assign") == 0 || strcmp(sub, "unassign") == 0) &&
+           c->argc == (all ? 1 : 2)))) {
+        fprintf(stderr, "usage: ward-server baseline put FILE | list | assign ID DEVICE|--all |"
+                        " unassign ID DEVICE|--all\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    if (strcmp(sub, "put") == 0) {
+        rc = baseline_put(c, app, c->argv[0]);
+        goto out;
+    }
+    if (strcmp(sub, "list") == 0) {
+        rc = baseline_list(c, app);
+        goto out;
+    }
+    assign = strcmp(sub, "assign") == 0;
+    if (!all && resolve_device(app, c->argv[1], &dev) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    r = assign ? srv_baseline_assign(app, c->argv[0], dev)
+               : srv_baseline_unassign(app, c->argv[0], dev);
+    if (r == WARD_ENOENT && assign) {
+        fprintf(stderr, "ward-server: no baseline '%s'\n", c->argv[0]);
+        rc = EXIT_FAIL;
+    } else if (r == WARD_ENOENT) {
+        fprintf(stderr, "ward-server: baseline '%s' is not assigned to %s\n", c->argv[0],
+                dev ? dev : "all devices");
+        rc = EXIT_FAIL;
+    } else if (r == WARD_EEXIST) {
+        printf("baseline %s is already assigned to %s\n", c->argv[0], dev ? dev : "all devices");
+    } else if (r != 0) {
+        rc = fail(assign ? "baseline assign" : "baseline unassign", r);
+    } else {
+        printf("%s baseline %s %s %s\n", assign ? "assigned" : "unassigned", c->argv[0],
+               assign ? "to" : "from", dev ? dev : "all devices");
+        if (dev)
+            notify_wake(c, dev, 0); /* a running server lets the device check in now */
+    }
+out:
+    ward_free(dev);
+    srv_app_close(app);
+    return rc;
+}
+
+static long long iget(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static void print_compliance_device(const char *dev, const json_t *out)
+{
+    const json_t *x, *f;
+    size_t i, k;
+    printf("device %s\n", dev);
+    if (json_array_size(out) == 0)
+        printf("  no baselines assigned or reported\n");
+    json_array_foreach(out, i, x)
+    {
+        const json_t *n = json_object_get(x, "results");
+        printf("\n%s: %s", sget(x, "baseline"), sget(x, "status"));
+        if (json_is_integer(json_object_get(x, "version")))
+            printf(" (version %lld of %lld, evaluated %s; kept %lld, repaired %lld, failed %lld,"
+                   " denied %lld, skipped %lld)",
+                   iget(x, "version"), iget(x, "latest_version"), sget(x, "evaluated_at"),
+                   iget(n, "KEPT"), iget(n, "REPAIRED"), iget(n, "FAILED"), iget(n, "DENIED"),
+                   iget(n, "SKIPPED"));
+        printf("%s\n", json_is_true(json_object_get(x, "assigned")) ? "" : " [not assigned]");
+        if (json_array_size(json_object_get(x, "failing")) > 0)
+            printf("  %-24s %-8s %-28s %-28s %s\n", "SETTING", "RESULT", "EXPECTED", "ACTUAL",
+                   "ERROR");
+        json_array_foreach(json_object_get(x, "failing"), k, f)
+        {
+            printf("  %-24s %-8s %-28s %-28s %s%s\n", sget(f, "id"), sget(f, "result"),
+                   sget(f, "expected"), sget(f, "actual"), sget(f, "error"),
+                   json_is_true(json_object_get(f, "flapping")) ? " (flapping)" : "");
+        }
+    }
+}
+
+static int verb_compliance(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    json_t *out = NULL, *x;
+    char *dev = NULL;
+    size_t i;
+    int rc = EXIT_OK, r;
+
+    if (no_leftover_flags(c, "compliance") != EXIT_OK || c->argc > 1) {
+        fprintf(stderr, "usage: ward-server compliance [DEVICE]\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    if (c->argc == 1 && resolve_device(app, c->argv[0], &dev) != 0) {
+        srv_app_close(app);
+        return EXIT_FAIL;
+    }
+    r = dev ? srv_compliance_device(app, dev, &out) : srv_compliance_summary(app, &out);
+    if (r != 0) {
+        rc = fail("compliance", r);
+    } else if (c->json) {
+        rc = print_json(out);
+    } else if (dev) {
+        print_compliance_device(dev, out);
+    } else {
+        printf("%-28s %-7s %-7s %-9s %-13s %-12s %s\n", "BASELINE", "VERSION", "DEVICES",
+               "COMPLIANT", "NON-COMPLIANT", "NOT REPORTED", "KEPT/REPAIRED/FAILED/DENIED/SKIPPED");
+        json_array_foreach(out, i, x)
+        {
+            const json_t *n = json_object_get(x, "results");
+            printf("%-28s %-7lld %-7lld %-9lld %-13lld %-12lld %lld/%lld/%lld/%lld/%lld\n",
+                   sget(x, "id"), iget(x, "version"), iget(x, "devices"), iget(x, "compliant"),
+                   iget(x, "non_compliant"), iget(x, "not_reported"), iget(n, "KEPT"),
+                   iget(n, "REPAIRED"), iget(n, "FAILED"), iget(n, "DENIED"), iget(n, "SKIPPED"));
+        }
+    }
+    json_decref(out);
+    ward_free(dev);
+    srv_app_close(app);
+    return rc;
+}
+
 int srv_admin_wake(const char *data_dir, const char *device_id)
 {
     struct sockaddr_un sa;
@@ -915,9 +1146,12 @@ static const struct {
     const char *name;
     int (*run)(struct cli *c);
 } verbs[] = {
-    {"init", verb_init},         {"serve", verb_serve},   {"token", verb_token},
-    {"devices", verb_devices},   {"device", verb_device}, {"command", verb_command},
-    {"commands", verb_commands}, {"wake", verb_wake},     {"inventory", verb_inventory},
+    {"init", verb_init},           {"serve", verb_serve},
+    {"token", verb_token},         {"devices", verb_devices},
+    {"device", verb_device},       {"command", verb_command},
+    {"commands", verb_commands},   {"wake", verb_wake},
+    {"baseline", verb_baseline},   {"compliance", verb_compliance},
+    {"inventory", verb_inventory},
 };
 
 int main(int argc, char **argv)

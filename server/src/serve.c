@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "server/app.h"
+#include "server/baselines.h"
 #include "server/http.h"
 #include "server/inventory.h"
 #include "server/tls.h"
@@ -73,6 +74,7 @@ struct route {
     int device_auth;
     void (*fn)(struct service *s, struct srv_req *r, const char *device_id, json_t *body);
     size_t body_max; /* decoded body cap; 0: the engine's default (1 MiB) */
+    int prefix;      /* path ends in '/' and names a collection: "<path><id>" matches */
 };
 
 /* ---- long-poll registry ------------------------------------------------------------- */
@@ -363,6 +365,58 @@ static void route_inventory(struct service *s, struct srv_req *r, const char *de
     json_decref(resp);
 }
 
+/* GET /api/v1/baselines/<id>?version=N: the exact document bytes, only for a baseline
+ * assigned to this device (anything else is 404, so ids of other baselines do not leak). */
+static void route_baseline_get(struct service *s, struct srv_req *r, const char *device_id,
+                               json_t *body)
+{
+    const char *id = srv_req_path(r) + strlen("/api/v1/baselines/"),
+               *vs = srv_req_query(r, "version");
+    long long version = 0;
+    char *doc = NULL, *end, sha[65], etag[80];
+    size_t len = 0;
+    int rc;
+    (void)body;
+
+    if (vs) {
+        version = strtoll(vs, &end, 10);
+        if (*end || version < 1) {
+            srv_req_respond_error(r, 400, "bad_request", "version must be a positive integer");
+            return;
+        }
+    }
+    rc = srv_baseline_fetch(s->app, device_id, id, version, &doc, &len, sha);
+    if (rc == WARD_ENOENT) {
+        srv_req_respond_error(r, 404, "not_found",
+                              "no such baseline version assigned to this device");
+    } else if (rc != 0) {
+        srv_req_respond_error(r, 500, "internal", ward_strerror(rc));
+    } else {
+        struct srv_header h = {.name = "ETag", .value = etag};
+        snprintf(etag, sizeof(etag), "\"sha256:%s\"", sha);
+        srv_req_respond(r, 200, "application/json", doc, len, &h, 1);
+    }
+    ward_free(doc);
+}
+
+static void route_compliance(struct service *s, struct srv_req *r, const char *device_id,
+                             json_t *body)
+{
+    json_t *resp = NULL;
+    char msg[WARD_JSON_PATH_MAX + 128];
+    int rc = srv_compliance_post(s->app, device_id, body, &resp, msg, sizeof(msg));
+    if (rc == 0)
+        srv_req_respond_json(r, 200, resp, NULL, 0);
+    else if (rc == WARD_EINVAL)
+        srv_req_respond_error(r, 400, "bad_request", msg);
+    else if (rc == WARD_ENOENT)
+        srv_req_respond_error(r, 409, "conflict", msg);
+    else
+        srv_req_respond_error(r, rc == WARD_EBUSY ? 503 : 500,
+                              rc == WARD_EBUSY ? "unavailable" : "internal", ward_strerror(rc));
+    json_decref(resp);
+}
+
 static const struct route routes[] = {
     {.method = "POST", .path = "/api/v1/enroll", .device_auth = 0, .fn = route_enroll},
     {.method = "POST", .path = "/api/v1/checkin", .device_auth = 1, .fn = route_checkin},
@@ -374,8 +428,26 @@ static const struct route routes[] = {
      .device_auth = 1,
      .fn = route_inventory,
      .body_max = SRV_INVENTORY_MAX_BODY},
+    {.method = "GET",
+     .path = "/api/v1/baselines/",
+     .device_auth = 1,
+     .fn = route_baseline_get,
+     .prefix = 1},
+    {.method = "POST",
+     .path = "/api/v1/compliance",
+     .device_auth = 1,
+     .fn = route_compliance,
+     .body_max = SRV_COMPLIANCE_MAX_BYTES},
     {.method = NULL},
 };
+
+static int route_matches(const struct route *rt, const char *path)
+{
+    size_t n = strlen(rt->path);
+    if (rt->prefix)
+        return strncmp(rt->path, path, n) == 0 && path[n] != '\0' && !strchr(path + n, '/');
+    return strcmp(rt->path, path) == 0;
+}
 
 static void handle(struct srv_req *r, void *ctx)
 {
@@ -387,7 +459,7 @@ static void handle(struct srv_req *r, void *ctx)
     int rc;
 
     for (rt = routes; rt->method; rt++) {
-        if (strcmp(rt->path, path) != 0)
+        if (!route_matches(rt, path))
             continue;
         match = rt;
         if (strcmp(rt->method, method) == 0)
@@ -604,7 +676,7 @@ static size_t body_limit(const char *method, const char *path, void *ctx)
 {
     (void)ctx;
     for (const struct route *rt = routes; rt->method; rt++)
-        if (strcmp(rt->method, method) == 0 && strcmp(rt->path, path) == 0)
+        if (strcmp(rt->method, method) == 0 && route_matches(rt, path))
             return rt->body_max; /* 0: the default 1 MiB */
     return 0;
 }
