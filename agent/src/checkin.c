@@ -17,6 +17,7 @@
 
 #include <openssl/evp.h>
 
+#include "agent/baselines.h"
 #include "agent/commands.h"
 #include "agent/config.h"
 #include "agent/http.h"
@@ -99,11 +100,13 @@ void agent_checkin_answer_release(struct agent_checkin_answer *a)
         return;
     json_decref(a->commands);
     a->commands = NULL;
+    json_decref(a->baselines);
+    a->baselines = NULL;
 }
 
 int agent_checkin_parse_answer(const char *buf, size_t len, struct agent_checkin_answer *out)
 {
-    json_t *j = NULL, *cmds = NULL;
+    json_t *j = NULL, *cmds = NULL, *bl = NULL;
     const char *st = NULL;
     int64_t t;
     int rc;
@@ -118,10 +121,14 @@ int agent_checkin_parse_answer(const char *buf, size_t len, struct agent_checkin
                           NULL) != 0 ||
         ward_json_get_bool(j, NULL, "renew", 0, &out->renew, NULL) != 0 ||
         ward_json_get_array(j, NULL, "commands", 0, &cmds, NULL) != 0 ||
-        ward_json_get_str(j, NULL, "server_time", 0, &st, NULL) != 0)
+        ward_json_get_str(j, NULL, "server_time", 0, &st, NULL) != 0 ||
+        ward_json_get_array(j, NULL, "baselines", 0, &bl, NULL) != 0)
         goto out;
     if (st && ward_time_parse_iso(st, &t) != 0)
         goto out;
+    if (bl && agent_baselines_check_assigned(bl) != 0)
+        goto out;
+    out->baselines = bl ? json_incref(bl) : NULL;
     out->commands = cmds ? json_incref(cmds) : json_array();
     rc = out->commands ? 0 : WARD_ENOMEM;
 out:
@@ -151,7 +158,7 @@ out:
 
 /* ---- engine ------------------------------------------------------------------------------ */
 
-enum phase { PH_IDLE, PH_RENEW, PH_CHECKIN, PH_RESULTS, PH_INVENTORY };
+enum phase { PH_IDLE, PH_RENEW, PH_CHECKIN, PH_RESULTS, PH_INVENTORY, PH_BASELINES };
 
 struct agent_checkin {
     uv_loop_t *loop;
@@ -169,9 +176,11 @@ struct agent_checkin {
 
     enum phase phase;
     struct agent_http_req *op_req, *wait_req;
-    EVP_PKEY *renew_key;       /* key of an in-flight renewal */
-    struct agent_invsync *inv; /* inventory uploads (agent/invsync.h) */
-    int stopped;               /* not enrolled, needs re-enrollment, or unenrolled */
+    EVP_PKEY *renew_key;        /* key of an in-flight renewal */
+    struct agent_invsync *inv;  /* inventory uploads (agent/invsync.h) */
+    struct agent_baselines *bl; /* assigned baselines (agent/baselines.h) */
+    json_t *assigned;           /* the last check-in's "baselines", NULL when absent */
+    int stopped;                /* not enrolled, needs re-enrollment, or unenrolled */
     unsigned fails, wait_fails;
     long long interval_s;
     int again;     /* start another cycle as soon as this one ends */
@@ -459,6 +468,53 @@ static void inventory_step(struct agent_checkin *c)
     }
 }
 
+/* ---- baselines -------------------------------------------------------------------------- */
+
+/* After the results: fetch, evaluate and remove what the check-in's assignment changed,
+ * and upload compliance. A failure here fails the cycle (backoff), since the service is
+ * expecting the report; a refused document is only recorded. */
+static void on_baselines_done(int rc, const struct agent_http_response *r, void *ctx)
+{
+    struct agent_checkin *c = ctx;
+    if (c->closing || rc == WARD_ECANCELED || c->phase != PH_BASELINES)
+        return;
+    if (r && is_auth_refusal(r)) {
+        auth_refused(c, r);
+        return;
+    }
+    if (rc != 0) {
+        cycle_failed(c, "baseline sync", r, rc);
+        return;
+    }
+    inventory_step(c);
+}
+
+static void baselines_step(struct agent_checkin *c)
+{
+    json_t *assigned = c->assigned;
+    int rc;
+    c->assigned = NULL;
+    c->phase = PH_BASELINES;
+    rc = agent_baselines_sync(c->bl, &c->http, c->id.server_url, assigned, on_baselines_done, c);
+    json_decref(assigned);
+    if (rc != 0) {
+        WARD_LOG_WARN_ERR(rc, "cannot start the baseline sync");
+        inventory_step(c);
+    }
+}
+
+/* A drift repair or a change in compliance: check in soon to report it. */
+static void on_baselines_news(void *ctx)
+{
+    struct agent_checkin *c = ctx;
+    if (c->stopped || c->closing || c->once)
+        return;
+    if (c->phase == PH_IDLE)
+        uv_timer_start(&c->timer, on_timer, 1000, 0);
+    else
+        c->again = 1;
+}
+
 /* ---- results ---------------------------------------------------------------------------- */
 
 static void results_send(struct agent_checkin *c);
@@ -513,7 +569,7 @@ static void on_results(struct agent_http_response *r, void *ctx)
         finish_unenroll(c);
         return;
     }
-    inventory_step(c);
+    baselines_step(c);
 }
 
 static void results_send(struct agent_checkin *c)
@@ -532,7 +588,7 @@ static void results_send(struct agent_checkin *c)
         if (unenroll_pending(c))
             finish_unenroll(c);
         else
-            inventory_step(c);
+            baselines_step(c);
         return;
     }
     if (rc == 0) {
@@ -606,6 +662,9 @@ static void on_checkin(struct agent_http_response *r, void *ctx)
     if (rc == 0 && json_array_size(a.commands) >= 100)
         c->again = 1;
     c->cycle_commands = json_array_size(a.commands);
+    json_decref(c->assigned);
+    c->assigned = a.baselines; /* the baseline step takes it */
+    a.baselines = NULL;
     agent_checkin_answer_release(&a);
     if (rc == 0)
         rc = agent_commands_run_pending(c->st, &env, NULL);
@@ -925,6 +984,10 @@ int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agen
     }
     c->wait_timer.data = c;
     c->open_handles = 2;
+    if (agent_baselines_new(loop, st, cfg->root, &c->bl) != 0) {
+        agent_checkin_close(c, NULL, NULL);
+        return WARD_ENOMEM;
+    }
     if (agent_invsync_new(loop, st, &c->inv) != 0) {
         agent_checkin_close(c, NULL, NULL);
         return WARD_ENOMEM;
@@ -996,7 +1059,10 @@ static int recover(struct agent_checkin *c)
 
 int agent_checkin_start(struct agent_checkin *c)
 {
-    int rc = engine_prepare(c, 0);
+    int rc = agent_baselines_watch(c->bl, on_baselines_news, c); /* drift on held baselines */
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "cannot watch the held baselines for drift");
+    rc = engine_prepare(c, 0);
     if (rc == 0)
         rc = recover(c);
     if (rc == WARD_ESTATE || rc == WARD_EREVOKED)
@@ -1069,6 +1135,7 @@ static void closed_one(struct agent_checkin *c)
     ctx = c->close_ctx;
     agent_identity_release(&c->id);
     EVP_PKEY_free(c->renew_key);
+    json_decref(c->assigned);
     ward_free(c);
     if (cb)
         cb(ctx);
@@ -1080,6 +1147,11 @@ static void on_closed(uv_handle_t *h)
 }
 
 static void on_inv_closed(void *ctx)
+{
+    closed_one(ctx);
+}
+
+static void on_bl_closed(void *ctx)
 {
     closed_one(ctx);
 }
@@ -1103,5 +1175,12 @@ void agent_checkin_close(struct agent_checkin *c, agent_checkin_close_fn cb, voi
         struct agent_invsync *inv = c->inv;
         c->inv = NULL;
         agent_invsync_close(inv, on_inv_closed, c);
+    }
+    if (c->bl) {
+        /* drift watchers and a running evaluation finish first */
+        struct agent_baselines *bl = c->bl;
+        c->bl = NULL;
+        c->open_handles++;
+        agent_baselines_close(bl, on_bl_closed, c);
     }
 }

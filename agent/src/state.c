@@ -13,6 +13,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "agent/baselines.h"
 #include "enforcement/baseline.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
@@ -57,6 +58,8 @@ static const struct ward_migration migrations[] = {
         " hash TEXT NOT NULL,"
         " doc TEXT NOT NULL,"
         " sent_at INTEGER NOT NULL) STRICT;"},
+    /* Baselines assigned by the service and their last evaluation (agent/src/baselines.c). */
+    {5, AGENT_BASELINES_SQL_V1},
 };
 
 static int uv_to_ward(int uvrc)
@@ -182,6 +185,20 @@ void agent_state_close(struct agent_state *st)
 struct ward_store *agent_state_store(struct agent_state *st)
 {
     return st->store;
+}
+
+int agent_state_open_store(const struct agent_state *st, struct ward_store **out)
+{
+    size_t n = strlen(st->dir) + sizeof("/state.db");
+    char *dbpath = ward_malloc(n);
+    int rc;
+    *out = NULL;
+    if (!dbpath)
+        return WARD_ENOMEM;
+    snprintf(dbpath, n, "%s/state.db", st->dir);
+    rc = ward_store_open(dbpath, migrations, sizeof(migrations) / sizeof(migrations[0]), out);
+    ward_free(dbpath);
+    return rc;
 }
 
 const char *agent_state_dir(const struct agent_state *st)

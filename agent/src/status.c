@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "agent/baselines.h"
 #include "agent/checkin.h"
 #include "agent/commands.h"
 #include "agent/identity.h"
@@ -105,6 +106,11 @@ int agent_status_collect(struct agent_state *st, json_t **out)
         l == AGENT_NEEDS_REENROLLMENT ? meta_json(st, AGENT_META_REENROLL_REASON) : json_null(),
         &rc);
     put(o, "hint", hint, &rc);
+    if (rc == 0) {
+        json_t *bl = NULL;
+        rc = agent_baselines_status(st, &bl);
+        put(o, "compliance", bl, &rc);
+    }
     if (rc != 0) {
         json_decref(o);
         return rc;

@@ -44,6 +44,9 @@ struct agent_checkin_answer {
     long long checkin_interval; /* 0 when absent */
     int renew;
     json_t *commands; /* new; an empty array when absent */
+    /* new; the assigned baselines [{id, version, sha256}], NULL when the service sent none
+     * (an older service: nothing is removed then) */
+    json_t *baselines;
 };
 /* Parses a 200 check-in answer. WARD_EPARSE for anything that is not the documented shape
  * (unknown members are allowed for forward compatibility). Release with

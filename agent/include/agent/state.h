@@ -15,6 +15,9 @@ int agent_state_open(const char *dir, struct agent_state **out);
 void agent_state_close(struct agent_state *st);
 /* Borrowed store handle. */
 struct ward_store *agent_state_store(struct agent_state *st);
+/* A second connection to the same database, new (ward_store_close), for work on another
+ * thread (engine runs with their journal): one connection is never shared across threads. */
+int agent_state_open_store(const struct agent_state *st, struct ward_store **out);
 const char *agent_state_dir(const struct agent_state *st);
 /* 1 once enrollment has stored a device identity. */
 int agent_state_enrolled(struct agent_state *st);

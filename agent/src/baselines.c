@@ -1,0 +1,1066 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Baselines the service assigns: the sync that follows each check-in (plan, fetch and
+ * verify new versions, remove unassigned ones, evaluate, upload compliance), the drift
+ * watchers the daemon keeps on held baselines, and the merge of what they find into the
+ * stored last evaluation. The loop thread owns everything here; engine runs (evaluation,
+ * removal) happen in uv_queue_work on a SQLite connection of their own, and each drift
+ * watcher gets its own connection too, so a journal transaction on a worker thread never
+ * interleaves with the loop's statements.
+ */
+#define WARD_LOG_TAG "baselines"
+
+#include "agent/baselines.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "agent/http.h"
+#include "agent/identity.h"
+#include "agent/state.h"
+#include "enforcement/baseline.h"
+#include "ward/alloc.h"
+#include "ward/crypto.h"
+#include "ward/error.h"
+#include "ward/json.h"
+#include "ward/log.h"
+#include "ward/store.h"
+#include "ward/time.h"
+
+#define URL_MAX 1024
+#define ID_MAX 128
+
+struct held {
+    struct held *next;
+    struct agent_baselines *owner;
+    char *id;
+    long long version;
+    char sha[WARD_SHA256_HEX_SIZE];
+    struct enf_baseline *b;
+    struct enf_drift *drift;
+    struct ward_store *journal; /* the drift watcher's connection */
+    int needs_eval;
+};
+
+struct job_item {
+    char *id;
+    long long version;
+    struct held *h; /* evaluation; NULL: removal */
+    struct enf_report *report;
+    int rc;
+};
+
+struct agent_baselines {
+    uv_loop_t *loop;
+    struct agent_state *st;
+    char *root;
+    struct held *list;
+    int loaded;
+    int watching;
+    agent_baselines_news_fn news;
+    void *news_ctx;
+
+    int syncing;
+    struct agent_http *const *http;
+    char *url;
+    agent_baselines_done_fn done;
+    void *done_ctx;
+    json_t *fetch;   /* [{id, version, sha256}] still to fetch */
+    json_t *removes; /* [{id, version}] to remove */
+    size_t next;
+    struct agent_http_req *req;
+    int stops_pending;
+    int waiting_stops;
+
+    uv_work_t work;
+    int working;
+    struct job_item *items;
+    size_t n_items;
+    struct ward_store *job_store;
+
+    json_t *uploads; /* [{id, state, evaluated_at, report}] */
+
+    int closing;
+    void (*close_cb)(void *ctx);
+    void *close_ctx;
+};
+
+static void start_job(struct agent_baselines *b);
+static void uploads_start(struct agent_baselines *b);
+
+/* ---- small helpers -------------------------------------------------------------------------- */
+
+/* A refused document: logged, and kept as last_error for `ward status`. */
+static void note_error(struct agent_baselines *b, const char *id, long long v, const char *why)
+{
+    char line[512], now[32];
+    ward_time_iso(ward_time_now(), now, sizeof(now));
+    snprintf(line, sizeof(line), "%s baseline %s version %lld: %s", now, id, v, why);
+    WARD_LOG_ERR(WARD_EVERIFY, "baseline %s version %lld: %s", id, v, why);
+    agent_state_set(b->st, AGENT_META_LAST_ERROR, line);
+}
+
+static int is_failing(const char *result)
+{
+    return result && strcmp(result, "KEPT") != 0 && strcmp(result, "REPAIRED") != 0;
+}
+
+static const char *sval(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+/* Recomputes "summary" from "results"; returns the number of failing settings. */
+static long long resummarize(json_t *report)
+{
+    static const char *const names[] = {"KEPT", "REPAIRED", "FAILED", "DENIED", "SKIPPED"};
+    long long counts[5] = {0}, failing = 0;
+    json_t *r, *sum = json_object();
+    size_t i;
+    json_array_foreach(json_object_get(report, "results"), i, r)
+    {
+        const char *res = sval(r, "result");
+        for (size_t k = 0; res && k < 5; k++)
+            if (strcmp(res, names[k]) == 0)
+                counts[k]++;
+        failing += is_failing(res);
+    }
+    for (size_t k = 0; sum && k < 5; k++)
+        json_object_set_new(sum, names[k], json_integer(counts[k]));
+    if (sum)
+        json_object_set_new(report, "summary", sum);
+    return failing;
+}
+
+/* Builds the upload body of a report: {baseline, version, evaluated_at, removed, results,
+ * summary}. *out new. */
+static int report_body(const struct enf_report *r, const char *id, long long version, int64_t when,
+                       int removed, json_t **out)
+{
+    json_t *j = NULL;
+    char t[32];
+    int rc = r ? enf_report_json(r, &j) : 0;
+    *out = NULL;
+    if (rc != 0)
+        return rc;
+    if (!j)
+        j = json_pack("{s:s, s:[], s:{}}", "baseline", id, "results", "summary");
+    if (!j)
+        return WARD_ENOMEM;
+    ward_time_iso(when, t, sizeof(t));
+    if (json_object_set_new(j, "baseline", json_string(id)) != 0 ||
+        json_object_set_new(j, "version", json_integer(version)) != 0 ||
+        json_object_set_new(j, "evaluated_at", json_string(t)) != 0 ||
+        json_object_set_new(j, "removed", json_boolean(removed)) != 0) {
+        json_decref(j);
+        return WARD_ENOMEM;
+    }
+    *out = j;
+    return 0;
+}
+
+/* Stores a report as the baseline's last evaluation, to be uploaded. */
+static int store_report(struct agent_baselines *b, const char *id, json_t *body, int64_t when,
+                        int removed, int unreported)
+{
+    sqlite3_stmt *st = NULL;
+    char *text = NULL;
+    long long failing = resummarize(body);
+    int rc = ward_json_dumps(body, 0, &text, NULL);
+    if (rc != 0)
+        return rc;
+    rc = ward_store_prepare(agent_state_store(b->st),
+                            "UPDATE baselines SET report = ?2, evaluated_at = ?3, failing = ?4,"
+                            " reported = CASE WHEN ?5 THEN 0 ELSE reported END,"
+                            " generation = generation + 1,"
+                            " state = CASE WHEN ?6 THEN 'removed' ELSE state END WHERE id = ?1",
+                            &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, when);
+        sqlite3_bind_int64(st, 4, failing);
+        sqlite3_bind_int(st, 5, unreported);
+        sqlite3_bind_int(st, 6, removed);
+        rc = ward_store_step(agent_state_store(b->st), st);
+    }
+    sqlite3_finalize(st);
+    ward_free(text);
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "baseline %s: cannot store the evaluation", id);
+    return rc;
+}
+
+/* ---- held baselines ------------------------------------------------------------------------- */
+
+static void held_free(struct held *h)
+{
+    if (!h)
+        return;
+    enf_baseline_free(h->b);
+    ward_store_close(h->journal);
+    ward_free(h->id);
+    ward_free(h);
+}
+
+static void maybe_freed(struct agent_baselines *b);
+
+static void held_stopped(void *ctx)
+{
+    struct held *h = ctx;
+    struct agent_baselines *b = h->owner;
+    held_free(h);
+    b->stops_pending--;
+    if (b->closing) {
+        maybe_freed(b);
+        return;
+    }
+    if (b->waiting_stops && b->stops_pending == 0) {
+        b->waiting_stops = 0;
+        start_job(b);
+    }
+}
+
+/* Detached from the list: stopped (asynchronously when it has a watcher) and freed. */
+static void held_retire(struct agent_baselines *b, struct held *h)
+{
+    if (h->drift) {
+        struct enf_drift *d = h->drift;
+        h->drift = NULL;
+        b->stops_pending++;
+        enf_drift_stop(d, held_stopped, h);
+        return;
+    }
+    held_free(h);
+}
+
+static struct held *held_find(struct agent_baselines *b, const char *id, struct held ***link)
+{
+    struct held **p = &b->list;
+    for (; *p; p = &(*p)->next)
+        if (strcmp((*p)->id, id) == 0)
+            break;
+    if (link)
+        *link = p;
+    return *p;
+}
+
+static int held_new(struct agent_baselines *b, const char *id, long long version, const char *sha,
+                    const char *doc, size_t len, struct held **out)
+{
+    struct ward_buf errs;
+    struct held *h = ward_calloc(1, sizeof(*h));
+    int rc;
+    *out = NULL;
+    if (!h)
+        return WARD_ENOMEM;
+    h->owner = b;
+    h->version = version;
+    snprintf(h->sha, sizeof(h->sha), "%s", sha);
+    h->id = ward_strdup(id);
+    if (!h->id) {
+        ward_free(h);
+        return WARD_ENOMEM;
+    }
+    ward_buf_init(&errs, 4096);
+    rc = enf_baseline_parse(doc, len, &h->b, &errs);
+    if (rc != 0) {
+        char why[300];
+        const char *nl = errs.data ? strchr(errs.data, '\n') : NULL;
+        snprintf(why, sizeof(why), "invalid document, refused: %.*s",
+                 errs.data ? (int)(nl ? (size_t)(nl - errs.data) : errs.len) : 0,
+                 errs.data ? errs.data : "");
+        note_error(b, id, version, why);
+    } else if (strcmp(h->b->id, id) != 0 || h->b->version != version) {
+        note_error(b, id, version, "the document names another id or version; refused");
+        rc = WARD_EVERIFY;
+    }
+    ward_buf_release(&errs);
+    if (rc != 0) {
+        held_free(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+/* Loads the active baselines of the database once. A row whose document no longer parses
+ * (an engine from another version) is skipped with an error and fetched again. */
+static int load_held(struct agent_baselines *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (b->loaded)
+        return 0;
+    rc = ward_store_prepare(agent_state_store(b->st),
+                            "SELECT id, version, sha256, document FROM baselines"
+                            " WHERE state = 'active' ORDER BY id",
+                            &st);
+    while (rc == 0 && (rc = ward_store_step(agent_state_store(b->st), st)) == WARD_STORE_ROW) {
+        struct held *h = NULL;
+        rc = held_new(b, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
+                      (const char *)sqlite3_column_text(st, 2),
+                      (const char *)sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3),
+                      &h);
+        if (rc == WARD_ENOMEM)
+            break;
+        if (h) {
+            h->next = b->list;
+            b->list = h;
+        }
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    if (rc == 0)
+        b->loaded = 1;
+    return rc;
+}
+
+/* ---- drift -------------------------------------------------------------------------------- */
+
+/* Same non-compliance (result, actual, error, flapping) or both compliant. */
+static int same_standing(const json_t *a, const json_t *z)
+{
+    static const char *const keys[] = {"result", "actual", "error"};
+    if (!a || !z)
+        return 0;
+    if (!is_failing(sval(a, "result")) && !is_failing(sval(z, "result")))
+        return 1;
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        const char *x = sval(a, keys[k]), *y = sval(z, keys[k]);
+        if ((x == NULL) != (y == NULL) || (x && strcmp(x, y) != 0))
+            return 0;
+    }
+    return json_is_true(json_object_get(a, "flapping")) ==
+           json_is_true(json_object_get(z, "flapping"));
+}
+
+static void on_drift_report(struct enf_drift *d, const struct enf_report *r, const char *why,
+                            void *ctx)
+{
+    struct held *h = ctx;
+    struct agent_baselines *b = h->owner;
+    json_t *fresh = NULL, *stored = NULL, *item;
+    sqlite3_stmt *st = NULL;
+    int64_t now = ward_time_now();
+    int news = 0, pending = 0, rc;
+    size_t i;
+    (void)d;
+
+    if (b->closing || enf_report_json(r, &fresh) != 0)
+        return;
+    rc = ward_store_prepare(
+        agent_state_store(b->st),
+        "SELECT report, reported = 0 FROM baselines WHERE id = ?1 AND state = 'active'", &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, h->id, -1, SQLITE_STATIC);
+        if (ward_store_step(agent_state_store(b->st), st) == WARD_STORE_ROW &&
+            sqlite3_column_type(st, 0) != SQLITE_NULL) {
+            const char *text = (const char *)sqlite3_column_text(st, 0);
+            struct ward_json_limits lim = {.max_bytes = (size_t)64 << 20};
+            if (ward_json_loadb(text, strlen(text), &lim, &stored, NULL) != 0)
+                stored = NULL;
+            pending = sqlite3_column_int(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    if (!stored && report_body(r, h->id, h->version, now, 0, &stored) != 0)
+        goto out;
+    /* Merge: a change run reports only the settings it re-evaluated. */
+    json_array_foreach(json_object_get(fresh, "results"), i, item)
+    {
+        json_t *all = json_object_get(stored, "results"), *old = NULL;
+        const char *sid = sval(item, "id");
+        size_t k, at = (size_t)-1;
+        json_array_foreach(all, k, old)
+        {
+            if (strcmp(sval(old, "id"), sid) == 0) {
+                at = k;
+                break;
+            }
+        }
+        if (at == (size_t)-1)
+            old = NULL;
+        if (strcmp(sval(item, "result"), "REPAIRED") == 0) {
+            news = 1;
+            WARD_INFO("baseline %s: drift of %s repaired (%s run)", h->id, sid, why);
+        } else if (!same_standing(old, item)) {
+            news = 1;
+            WARD_INFO("baseline %s: %s is now %s%s", h->id, sid, sval(item, "result"),
+                      json_is_true(json_object_get(item, "flapping")) ? " (flapping)" : "");
+        }
+        /* The re-check a repair's own write triggers must not hide the repair from the
+         * service before it was reported. */
+        if (pending && old && strcmp(sval(old, "result"), "REPAIRED") == 0 &&
+            strcmp(sval(item, "result"), "KEPT") == 0)
+            continue;
+        if (at == (size_t)-1)
+            json_array_append(all, item);
+        else
+            json_array_set(all, at, item);
+    }
+    {
+        char t[32];
+        ward_time_iso(now, t, sizeof(t));
+        json_object_set_new(stored, "evaluated_at", json_string(t));
+    }
+    store_report(b, h->id, stored, now, 0, news);
+    if (news && b->news)
+        b->news(b->news_ctx);
+out:
+    json_decref(fresh);
+    json_decref(stored);
+}
+
+static void watch_one(struct agent_baselines *b, struct held *h)
+{
+    struct enf_drift_opts o;
+    int rc;
+    if (!b->watching || h->drift || b->closing)
+        return;
+    if (!h->journal && (rc = agent_state_open_store(b->st, &h->journal)) != 0) {
+        WARD_LOG_ERR(rc, "baseline %s: cannot open a journal connection; drift not watched", h->id);
+        return;
+    }
+    memset(&o, 0, sizeof(o));
+    o.run.root = b->root;
+    o.run.flags = ENF_RUN_APPLY;
+    o.run.journal = h->journal;
+    o.on_report = on_drift_report;
+    o.ctx = h;
+    rc = enf_drift_start(b->loop, h->b, &o, &h->drift);
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "baseline %s: cannot start the drift watcher", h->id);
+    else
+        WARD_INFO("baseline %s version %lld: watching for drift (%s mode)", h->id, h->version,
+                  h->b->mode == ENF_MODE_ENFORCE ? "enforce" : "audit");
+}
+
+/* ---- sync: plan and fetch ------------------------------------------------------------------ */
+
+int agent_baselines_check_assigned(const json_t *assigned)
+{
+    json_t *a;
+    size_t i;
+    if (!json_is_array(assigned))
+        return WARD_EPARSE;
+    json_array_foreach(assigned, i, a)
+    {
+        const char *id = NULL, *sha = NULL;
+        long long v = 0;
+        if (!json_is_object(a) ||
+            ward_json_get_str(a, NULL, "id", WARD_JSON_REQUIRED, &id, NULL) != 0 ||
+            ward_json_get_int(a, NULL, "version", WARD_JSON_REQUIRED, 1, INT64_MAX, &v, NULL) !=
+                0 ||
+            ward_json_get_str(a, NULL, "sha256", WARD_JSON_REQUIRED, &sha, NULL) != 0)
+            return WARD_EPARSE;
+        if (strlen(id) == 0 || strlen(id) > ID_MAX || strlen(sha) != 64 ||
+            strspn(sha, "0123456789abcdef") != 64)
+            return WARD_EPARSE;
+        for (const char *p = id; *p; p++)
+            if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == ':' || *p == '-'))
+                return WARD_EPARSE;
+    }
+    return 0;
+}
+
+static void finish(struct agent_baselines *b, int rc, const struct agent_http_response *r)
+{
+    agent_baselines_done_fn done = b->done;
+    void *ctx = b->done_ctx;
+    b->syncing = 0;
+    b->done = NULL;
+    json_decref(b->fetch);
+    json_decref(b->removes);
+    json_decref(b->uploads);
+    b->fetch = b->removes = b->uploads = NULL;
+    ward_free(b->url);
+    b->url = NULL;
+    if (done)
+        done(rc, r, ctx);
+}
+
+static int plan(struct agent_baselines *b, const json_t *assigned)
+{
+    struct held **link, *h;
+    json_t *a;
+    size_t i;
+
+    b->fetch = json_array();
+    b->removes = json_array();
+    if (!b->fetch || !b->removes)
+        return WARD_ENOMEM;
+    json_array_foreach(assigned, i, a)
+    {
+        h = held_find(b, sval(a, "id"), NULL);
+        if (h && h->version == json_integer_value(json_object_get(a, "version")) &&
+            strcmp(h->sha, sval(a, "sha256")) == 0)
+            continue;
+        if (json_array_append(b->fetch, a) != 0)
+            return WARD_ENOMEM;
+    }
+    for (link = &b->list; (h = *link) != NULL;) {
+        int still = 0;
+        json_array_foreach(assigned, i, a)
+        {
+            if (strcmp(sval(a, "id"), h->id) == 0)
+                still = 1;
+        }
+        if (still) {
+            link = &h->next;
+            continue;
+        }
+        if (json_array_append_new(b->removes, json_pack("{s:s, s:I}", "id", h->id, "version",
+                                                        (json_int_t)h->version)) != 0)
+            return WARD_ENOMEM;
+        WARD_INFO("baseline %s is no longer assigned; removing it", h->id);
+        *link = h->next;
+        held_retire(b, h);
+    }
+    return 0;
+}
+
+/* Stores a verified document as the held version (replacing an older one). */
+static int install(struct agent_baselines *b, const json_t *want, const char *doc, size_t len)
+{
+    const char *id = sval(want, "id"), *sha = sval(want, "sha256");
+    long long version = json_integer_value(json_object_get(want, "version"));
+    uint8_t dg[WARD_SHA256_LEN];
+    char hex[WARD_SHA256_HEX_SIZE];
+    struct held *h = NULL, *old, **link;
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = ward_sha256(doc, len, dg)) != 0 ||
+        (rc = ward_hex_encode(dg, sizeof(dg), hex, sizeof(hex))) != 0)
+        return rc;
+    if (strcmp(hex, sha) != 0) {
+        char why[200];
+        snprintf(why, sizeof(why),
+                 "sha256 mismatch (got %.16s..., the check-in said %.16s...);"
+                 " document refused",
+                 hex, sha);
+        note_error(b, id, version, why);
+        return 0;
+    }
+    rc = held_new(b, id, version, sha, doc, len, &h);
+    if (rc == WARD_ENOMEM)
+        return rc;
+    if (rc != 0)
+        return 0; /* refused, said so */
+    rc =
+        ward_store_prepare(agent_state_store(b->st),
+                           "INSERT INTO baselines(id, version, sha256, document, state, fetched_at,"
+                           " report, evaluated_at, failing, reported) VALUES (?1, ?2, ?3, ?4,"
+                           " 'active', ?5, NULL, NULL, 0, 1) ON CONFLICT(id) DO UPDATE SET"
+                           " version = excluded.version, sha256 = excluded.sha256,"
+                           " document = excluded.document, state = 'active',"
+                           " fetched_at = excluded.fetched_at, report = NULL,"
+                           " evaluated_at = NULL, failing = 0, reported = 1",
+                           &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, version);
+        sqlite3_bind_text(st, 3, sha, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 4, doc, (int)len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, ward_time_now());
+        rc = ward_store_step(agent_state_store(b->st), st);
+    }
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        held_free(h);
+        return rc;
+    }
+    old = held_find(b, id, &link);
+    if (old) {
+        *link = old->next;
+        held_retire(b, old);
+    }
+    h->needs_eval = 1;
+    h->next = b->list;
+    b->list = h;
+    WARD_INFO("baseline %s version %lld fetched (%zu settings, %s mode)", id, version,
+              h->b->n_settings, h->b->mode == ENF_MODE_ENFORCE ? "enforce" : "audit");
+    return 0;
+}
+
+static void fetch_next(struct agent_baselines *b);
+
+static int is_auth(const struct agent_http_response *r)
+{
+    return r->err == WARD_EHTTP && (r->status == 401 || r->status == 403);
+}
+
+static void on_fetch(struct agent_http_response *r, void *ctx)
+{
+    struct agent_baselines *b = ctx;
+    const json_t *want = json_array_get(b->fetch, b->next);
+    int rc;
+
+    b->req = NULL;
+    if (r->err == WARD_ECANCELED || b->closing) {
+        finish(b, WARD_ECANCELED, NULL);
+        maybe_freed(b);
+        return;
+    }
+    if (is_auth(r) || (r->err != 0 && r->err != WARD_EHTTP) || r->status >= 500 ||
+        r->status == 429) {
+        finish(b, r->err ? r->err : WARD_EHTTP, r);
+        return;
+    }
+    if (r->err == WARD_EHTTP) {
+        /* 404: unassigned between the check-in and now; another 4xx is the service's bug. */
+        WARD_WARN("baseline %s version %lld: fetch answered %ld; skipped", sval(want, "id"),
+                  (long long)json_integer_value(json_object_get(want, "version")), r->status);
+    } else if ((rc = install(b, want, r->body.data ? r->body.data : "", r->body.len)) != 0) {
+        finish(b, rc, NULL);
+        return;
+    }
+    b->next++;
+    fetch_next(b);
+}
+
+static void fetch_next(struct agent_baselines *b)
+{
+    struct agent_http_request rq;
+    struct agent_http *http = *b->http;
+    const json_t *want;
+    char url[URL_MAX];
+    int n, rc;
+
+    if (b->next >= json_array_size(b->fetch)) {
+        /* Removals and replacements wait for their drift watchers to stop first. */
+        if (b->stops_pending > 0) {
+            b->waiting_stops = 1;
+            return;
+        }
+        start_job(b);
+        return;
+    }
+    if (!http) {
+        finish(b, WARD_ECANCELED, NULL);
+        return;
+    }
+    want = json_array_get(b->fetch, b->next);
+    n = snprintf(url, sizeof(url), "%s/api/v1/baselines/%s?version=%lld", b->url, sval(want, "id"),
+                 (long long)json_integer_value(json_object_get(want, "version")));
+    if (n < 0 || (size_t)n >= sizeof(url)) {
+        finish(b, WARD_ETOOBIG, NULL);
+        return;
+    }
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "GET";
+    rq.url = url;
+    rq.max_response = ENF_DOC_MAX_BYTES;
+    rc = agent_http_request(http, &rq, on_fetch, b, &b->req);
+    if (rc != 0)
+        finish(b, rc, NULL);
+}
+
+/* ---- sync: evaluation and removal off the loop ------------------------------------------------
+ */
+
+static void job_work(uv_work_t *w)
+{
+    struct agent_baselines *b = w->data;
+    for (size_t i = 0; i < b->n_items; i++) {
+        struct job_item *it = &b->items[i];
+        struct enf_run_opts o;
+        memset(&o, 0, sizeof(o));
+        o.root = b->root;
+        o.journal = b->job_store;
+        if (it->h) {
+            o.flags = ENF_RUN_APPLY; /* settings in audit mode are only checked */
+            it->rc = enf_run(it->h->b, &o, &it->report);
+        } else {
+            it->rc = enf_baseline_remove(it->id, &o, &it->report);
+        }
+    }
+}
+
+static void job_items_free(struct agent_baselines *b)
+{
+    for (size_t i = 0; i < b->n_items; i++) {
+        enf_report_free(b->items[i].report);
+        ward_free(b->items[i].id);
+    }
+    ward_free(b->items);
+    b->items = NULL;
+    b->n_items = 0;
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+    struct agent_baselines *b = w->data;
+    int64_t now = ward_time_now();
+    b->working = 0;
+    if (b->closing || status != 0) {
+        job_items_free(b);
+        if (b->closing) {
+            finish(b, WARD_ECANCELED, NULL);
+            maybe_freed(b);
+        } else {
+            finish(b, WARD_EIO, NULL);
+        }
+        return;
+    }
+    for (size_t i = 0; i < b->n_items; i++) {
+        struct job_item *it = &b->items[i];
+        json_t *body = NULL;
+        int removal = it->h == NULL;
+        if (it->rc != 0 && !(removal && it->rc == WARD_ENOENT)) {
+            WARD_LOG_ERR(it->rc, "baseline %s: %s failed", it->id,
+                         removal ? "removal" : "evaluation");
+            continue;
+        }
+        if (report_body(it->report, it->id, it->version, now, removal, &body) != 0)
+            continue;
+        if (it->report)
+            WARD_INFO("baseline %s version %lld %s: %zu kept, %zu repaired, %zu failed, %zu "
+                      "denied, %zu skipped",
+                      it->id, it->version, removal ? "removed" : "evaluated",
+                      it->report->counts[ENF_KEPT], it->report->counts[ENF_REPAIRED],
+                      it->report->counts[ENF_FAILED], it->report->counts[ENF_DENIED],
+                      it->report->counts[ENF_SKIPPED]);
+        else
+            WARD_INFO("baseline %s removed (nothing to restore)", it->id);
+        store_report(b, it->id, body, now, removal, 1);
+        json_decref(body);
+        if (it->h) {
+            it->h->needs_eval = 0;
+            watch_one(b, it->h);
+        }
+    }
+    job_items_free(b);
+    uploads_start(b);
+}
+
+static void start_job(struct agent_baselines *b)
+{
+    size_t n = json_array_size(b->removes), k = 0;
+    struct held *h;
+    json_t *r;
+    size_t i;
+    int rc;
+
+    for (h = b->list; h; h = h->next)
+        n += h->needs_eval;
+    if (n == 0) {
+        uploads_start(b);
+        return;
+    }
+    if (!b->job_store && (rc = agent_state_open_store(b->st, &b->job_store)) != 0) {
+        finish(b, rc, NULL);
+        return;
+    }
+    b->items = ward_calloc(n, sizeof(*b->items));
+    if (!b->items) {
+        finish(b, WARD_ENOMEM, NULL);
+        return;
+    }
+    b->n_items = n;
+    json_array_foreach(b->removes, i, r)
+    {
+        b->items[k].id = ward_strdup(sval(r, "id"));
+        b->items[k].version = json_integer_value(json_object_get(r, "version"));
+        k++;
+    }
+    for (h = b->list; h; h = h->next) {
+        if (!h->needs_eval)
+            continue;
+        b->items[k].id = ward_strdup(h->id);
+        b->items[k].version = h->version;
+        b->items[k].h = h;
+        k++;
+    }
+    for (k = 0; k < n; k++)
+        if (!b->items[k].id) {
+            job_items_free(b);
+            finish(b, WARD_ENOMEM, NULL);
+            return;
+        }
+    b->work.data = b;
+    if (uv_queue_work(b->loop, &b->work, job_work, job_done) != 0) {
+        job_items_free(b);
+        finish(b, WARD_EIO, NULL);
+        return;
+    }
+    b->working = 1;
+}
+
+/* ---- sync: compliance upload ------------------------------------------------------------------
+ */
+
+static void upload_next(struct agent_baselines *b);
+
+/* Acknowledged (or refused for good): the service has this evaluation. */
+static void mark_reported(struct agent_baselines *b, const json_t *u)
+{
+    sqlite3_stmt *st = NULL;
+    int removed = strcmp(sval(u, "state"), "removed") == 0;
+    int rc = ward_store_prepare(agent_state_store(b->st),
+                                removed ? "DELETE FROM baselines WHERE id = ?1 AND state ="
+                                          " 'removed' AND generation = ?2"
+                                        : "UPDATE baselines SET reported = 1 WHERE id = ?1 AND"
+                                          " generation = ?2",
+                                &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, sval(u, "id"), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, json_integer_value(json_object_get(u, "generation")));
+        rc = ward_store_step(agent_state_store(b->st), st);
+    }
+    sqlite3_finalize(st);
+    if (rc != 0)
+        WARD_LOG_WARN_ERR(rc, "baseline %s: cannot record the upload", sval(u, "id"));
+}
+
+static void on_upload(struct agent_http_response *r, void *ctx)
+{
+    struct agent_baselines *b = ctx;
+    const json_t *u = json_array_get(b->uploads, b->next);
+
+    b->req = NULL;
+    if (r->err == WARD_ECANCELED || b->closing) {
+        finish(b, WARD_ECANCELED, NULL);
+        maybe_freed(b);
+        return;
+    }
+    if (is_auth(r) || (r->err != 0 && r->err != WARD_EHTTP) || r->status >= 500 ||
+        r->status == 429) {
+        finish(b, r->err ? r->err : WARD_EHTTP, r);
+        return;
+    }
+    if (r->err == WARD_EHTTP)
+        WARD_WARN("baseline %s: the service refused the compliance report (%ld); dropped",
+                  sval(u, "id"), r->status);
+    else
+        WARD_DEBUG("baseline %s: compliance acknowledged", sval(u, "id"));
+    mark_reported(b, u);
+    b->next++;
+    upload_next(b);
+}
+
+static void upload_next(struct agent_baselines *b)
+{
+    struct agent_http_request rq;
+    struct agent_http *http = *b->http;
+    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    const json_t *u;
+    char url[URL_MAX];
+    int n, rc;
+
+    if (b->next >= json_array_size(b->uploads)) {
+        finish(b, 0, NULL);
+        return;
+    }
+    if (!http) {
+        finish(b, WARD_ECANCELED, NULL);
+        return;
+    }
+    u = json_array_get(b->uploads, b->next);
+    n = snprintf(url, sizeof(url), "%s/api/v1/compliance", b->url);
+    if (n < 0 || (size_t)n >= sizeof(url)) {
+        finish(b, WARD_ETOOBIG, NULL);
+        return;
+    }
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "POST";
+    rq.url = url;
+    rq.headers = hdrs;
+    rq.body = sval(u, "report");
+    rq.body_len = strlen(rq.body);
+    rq.gzip_body = rq.body_len > 1024;
+    rc = agent_http_request(http, &rq, on_upload, b, &b->req);
+    if (rc != 0)
+        finish(b, rc, NULL);
+}
+
+static void uploads_start(struct agent_baselines *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    json_decref(b->uploads);
+    b->uploads = json_array();
+    b->next = 0;
+    if (!b->uploads) {
+        finish(b, WARD_ENOMEM, NULL);
+        return;
+    }
+    rc = ward_store_prepare(agent_state_store(b->st),
+                            "SELECT id, state, generation, report FROM baselines WHERE"
+                            " reported = 0 AND report IS NOT NULL ORDER BY id",
+                            &st);
+    while (rc == 0 && (rc = ward_store_step(agent_state_store(b->st), st)) == WARD_STORE_ROW) {
+        json_t *u = json_pack("{s:s, s:s, s:I, s:s}", "id", sqlite3_column_text(st, 0), "state",
+                              sqlite3_column_text(st, 1), "generation",
+                              (json_int_t)sqlite3_column_int64(st, 2), "report",
+                              sqlite3_column_text(st, 3));
+        if (!u || json_array_append_new(b->uploads, u) != 0) {
+            rc = WARD_ENOMEM;
+            break;
+        }
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    if (rc != 0) {
+        finish(b, rc, NULL);
+        return;
+    }
+    upload_next(b);
+}
+
+int agent_baselines_sync(struct agent_baselines *b, struct agent_http *const *http,
+                         const char *server_url, const json_t *assigned,
+                         agent_baselines_done_fn done, void *ctx)
+{
+    int rc;
+    if (!b || !http || !server_url || !done)
+        return WARD_EINVAL;
+    if (b->syncing || b->working || b->closing)
+        return WARD_EBUSY;
+    if (assigned && agent_baselines_check_assigned(assigned) != 0)
+        return WARD_EPROTO;
+    if ((rc = load_held(b)) != 0)
+        return rc;
+    b->url = ward_strdup(server_url);
+    if (!b->url)
+        return WARD_ENOMEM;
+    b->http = http;
+    b->done = done;
+    b->done_ctx = ctx;
+    b->syncing = 1;
+    b->next = 0;
+    if (assigned) {
+        rc = plan(b, assigned);
+        if (rc != 0) {
+            b->done = NULL;
+            finish(b, rc, NULL);
+            return rc;
+        }
+        /* `ward checkin` has no drift watcher: every check-in evaluates afresh. */
+        if (!b->watching)
+            for (struct held *h = b->list; h; h = h->next)
+                h->needs_eval = 1;
+    } else {
+        b->fetch = json_array();
+        b->removes = json_array();
+        if (!b->fetch || !b->removes) {
+            b->done = NULL;
+            finish(b, WARD_ENOMEM, NULL);
+            return WARD_ENOMEM;
+        }
+    }
+    fetch_next(b);
+    return 0;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------------
+ */
+
+int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, const char *root,
+                        struct agent_baselines **out)
+{
+    struct agent_baselines *b;
+    *out = NULL;
+    b = ward_calloc(1, sizeof(*b));
+    if (!b)
+        return WARD_ENOMEM;
+    b->loop = loop;
+    b->st = st;
+    b->root = ward_strdup(root ? root : "/");
+    if (!b->root) {
+        ward_free(b);
+        return WARD_ENOMEM;
+    }
+    *out = b;
+    return 0;
+}
+
+int agent_baselines_watch(struct agent_baselines *b, agent_baselines_news_fn fn, void *ctx)
+{
+    int rc;
+    if (!b || b->closing)
+        return WARD_EINVAL;
+    b->watching = 1;
+    b->news = fn;
+    b->news_ctx = ctx;
+    if ((rc = load_held(b)) != 0)
+        return rc;
+    for (struct held *h = b->list; h; h = h->next)
+        if (!h->needs_eval)
+            watch_one(b, h);
+    return 0;
+}
+
+static void maybe_freed(struct agent_baselines *b)
+{
+    void (*cb)(void *ctx);
+    void *ctx;
+    if (!b->closing || b->working || b->stops_pending > 0 || b->req)
+        return;
+    cb = b->close_cb;
+    ctx = b->close_ctx;
+    ward_store_close(b->job_store);
+    json_decref(b->fetch);
+    json_decref(b->removes);
+    json_decref(b->uploads);
+    ward_free(b->url);
+    ward_free(b->root);
+    ward_free(b);
+    if (cb)
+        cb(ctx);
+}
+
+void agent_baselines_close(struct agent_baselines *b, void (*cb)(void *ctx), void *ctx)
+{
+    struct held *h, *next;
+    if (!b || b->closing)
+        return;
+    b->closing = 1;
+    b->close_cb = cb;
+    b->close_ctx = ctx;
+    b->done = NULL; /* the owner is going away: no completion */
+    for (h = b->list; h; h = next) {
+        next = h->next;
+        held_retire(b, h);
+    }
+    b->list = NULL;
+    maybe_freed(b);
+}
+
+/* ---- status
+ * -------------------------------------------------------------------------------------- */
+
+int agent_baselines_status(struct agent_state *st, json_t **out)
+{
+    sqlite3_stmt *s = NULL;
+    json_t *o = NULL;
+    char t[32];
+    int rc;
+
+    *out = NULL;
+    rc = ward_store_prepare(agent_state_store(st),
+                            "SELECT COUNT(*), COALESCE(SUM(failing), 0), MAX(evaluated_at),"
+                            " COALESCE(SUM(reported = 0), 0) FROM baselines WHERE state = 'active'",
+                            &s);
+    if (rc != 0)
+        return rc;
+    rc = ward_store_step(agent_state_store(st), s);
+    if (rc == WARD_STORE_ROW) {
+        int has = sqlite3_column_type(s, 2) != SQLITE_NULL;
+        if (has)
+            ward_time_iso(sqlite3_column_int64(s, 2), t, sizeof(t));
+        o = json_pack("{s:I, s:I, s:s?, s:I}", "baselines", (json_int_t)sqlite3_column_int64(s, 0),
+                      "failing", (json_int_t)sqlite3_column_int64(s, 1), "last_evaluation",
+                      has ? t : NULL, "unreported", (json_int_t)sqlite3_column_int64(s, 3));
+        rc = o ? 0 : WARD_ENOMEM;
+    } else if (rc == 0) {
+        rc = WARD_ESTORE;
+    }
+    sqlite3_finalize(s);
+    if (rc == 0)
+        *out = o;
+    return rc;
+}
