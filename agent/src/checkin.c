@@ -429,12 +429,14 @@ static void finish_unenroll(struct agent_checkin *c)
 
 /* ---- inventory -------------------------------------------------------------------------- */
 
-/* The last step of a cycle, when an upload is due (agent/invsync.h has the schedule). A
- * failed upload does not fail the check-in: it is logged and tried again when due. */
+/* When an upload is due (agent/invsync.h has the schedule) it starts at the end of a cycle.
+ * The daemon lets it run beside the next cycle's timer and the long-poll (a collection must
+ * not delay the schedule); `ward checkin` waits for it before it exits. A failed upload
+ * does not fail the check-in: it is logged and tried again when due. */
 static void on_inventory_done(int rc, const struct agent_http_response *r, void *ctx)
 {
     struct agent_checkin *c = ctx;
-    if (c->closing || rc == WARD_ECANCELED || c->phase != PH_INVENTORY)
+    if (c->closing || rc == WARD_ECANCELED || c->stopped)
         return;
     if (r && is_auth_refusal(r)) {
         auth_refused(c, r);
@@ -448,24 +450,30 @@ static void on_inventory_done(int rc, const struct agent_http_response *r, void 
         WARD_LOG_WARN_ERR(rc, "inventory upload failed%s%s; trying again when due",
                           code[0] ? ": " : "", code);
     }
-    cycle_succeeded(c);
+    if (c->once && c->phase == PH_INVENTORY)
+        cycle_succeeded(c);
 }
 
 static void inventory_step(struct agent_checkin *c)
 {
     enum agent_inv_kind kind = agent_invsync_due(c->inv, c->id.device_id);
     int rc;
-    if (kind == AGENT_INV_NONE) {
+    if (!c->once) {
+        cycle_succeeded(c);
+        if (kind == AGENT_INV_NONE || c->stopped || c->closing || !c->http)
+            return;
+    } else if (kind == AGENT_INV_NONE) {
         cycle_succeeded(c);
         return;
+    } else {
+        c->phase = PH_INVENTORY;
     }
-    c->phase = PH_INVENTORY;
     rc = agent_invsync_run(c->inv, kind, c->cfg->root, &c->http, c->id.server_url, c->id.device_id,
                            on_inventory_done, c);
-    if (rc != 0) {
+    if (rc != 0 && rc != WARD_EBUSY)
         WARD_LOG_WARN_ERR(rc, "cannot start the inventory upload");
+    if (rc != 0 && c->once)
         cycle_succeeded(c);
-    }
 }
 
 /* ---- baselines -------------------------------------------------------------------------- */
