@@ -19,6 +19,7 @@
 #include "server/db.h"
 #include "server/pki.h"
 #include "ward/alloc.h"
+#include "ward/buf.h"
 #include "ward/crypto.h"
 #include "ward/error.h"
 #include "ward/json.h"
@@ -105,14 +106,27 @@ static int write_public(const char *path, const void *data, size_t len)
     return rc;
 }
 
-static int write_cert(const char *dir, const char *name, const X509 *cert)
+/* Writes cert, followed by issuer when given: the server sends its whole chain, so a client
+ * can check the CA pin during the handshake and OpenSSL does not rebuild the chain (an
+ * extra signature verification) on every handshake. */
+static int write_cert(const char *dir, const char *name, const X509 *cert, const X509 *issuer)
 {
-    char *pem = NULL, *path = srv_path_join(dir, name);
-    size_t len = 0;
+    char *pem = NULL, *ipem = NULL, *path = srv_path_join(dir, name);
+    struct ward_buf b;
+    size_t len = 0, ilen = 0;
     int rc = path ? ward_x509_to_pem(cert, &pem, &len) : WARD_ENOMEM;
+    ward_buf_init(&b, 64 * 1024);
+    if (rc == 0 && issuer)
+        rc = ward_x509_to_pem(issuer, &ipem, &ilen);
     if (rc == 0)
-        rc = write_public(path, pem, len);
+        rc = ward_buf_append(&b, pem, len);
+    if (rc == 0 && ipem)
+        rc = ward_buf_append(&b, ipem, ilen);
+    if (rc == 0)
+        rc = write_public(path, b.data, b.len);
+    ward_buf_release(&b);
     ward_free(pem);
+    ward_free(ipem);
     ward_free(path);
     return rc;
 }
@@ -368,9 +382,10 @@ int srv_app_init(const char *dir, const struct srv_init_opts *o)
         (rc = ward_ed25519_generate(&cmd_key)) != 0)
         goto out;
     if ((rc = write_key(dir, SRV_FILE_SERVER_KEY, srv_key)) != 0 ||
-        (rc = write_cert(dir, SRV_FILE_SERVER_CERT, srv)) != 0 ||
+        (rc = write_cert(dir, SRV_FILE_SERVER_CERT, srv, ca)) != 0 ||
         (rc = write_key(dir, SRV_FILE_COMMAND_KEY, cmd_key)) != 0 ||
-        (rc = write_cert(dir, SRV_FILE_CA_CERT, ca)) != 0 || (rc = save_settings(dir, &s)) != 0)
+        (rc = write_cert(dir, SRV_FILE_CA_CERT, ca, NULL)) != 0 ||
+        (rc = save_settings(dir, &s)) != 0)
         goto out;
     dbpath = srv_path_join(dir, SRV_FILE_DB);
     if (!dbpath) {

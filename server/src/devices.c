@@ -205,23 +205,26 @@ int srv_device_auth(struct srv_app *app, X509 *cert, char **device_id)
         goto out;
     rc = ward_store_prepare(app->store,
                             "SELECT device_id, cert_serial, prev_cert_serial, prev_valid_until,"
-                            " revoked_at FROM devices WHERE cert_serial = ?1 OR"
-                            " prev_cert_serial = ?1",
+                            " revoked_at FROM devices WHERE device_id = ?1",
                             &st);
     if (rc != 0)
         goto out;
-    sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+    /* The CA puts the device id in the CN, so this is a primary-key lookup; the serial is
+     * then checked against the current and (within its grace period) the previous one. */
+    sqlite3_bind_text(st, 1, cn, -1, SQLITE_STATIC);
     rc = ward_store_step(app->store, st);
     if (rc != WARD_STORE_ROW) {
         rc = rc == 0 ? WARD_EREVOKED : rc;
         goto out;
     }
-    if (sqlite3_column_type(st, 4) != SQLITE_NULL || strcmp(col_text(st, 0), cn) != 0) {
+    if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
         rc = WARD_EREVOKED;
         goto out;
     }
-    if (strcmp(col_text(st, 1), serial) != 0 && sqlite3_column_int64(st, 3) <= srv_now()) {
-        rc = WARD_EREVOKED; /* a superseded certificate past its grace period */
+    if (strcmp(col_text(st, 1), serial) != 0 &&
+        (sqlite3_column_type(st, 2) == SQLITE_NULL || strcmp(col_text(st, 2), serial) != 0 ||
+         sqlite3_column_int64(st, 3) <= srv_now())) {
+        rc = WARD_EREVOKED; /* an older certificate, or a superseded one past its grace */
         goto out;
     }
     *device_id = ward_strdup(col_text(st, 0));

@@ -98,6 +98,13 @@ int srv_tls_ctx_new(const char *cert_chain_pem_path, const char *key_pem_path,
         goto out;
     SSL_CTX_set_client_CA_list(ctx, names); /* takes ownership */
     names = NULL;
+    /* Complete the server's chain once, from the CA just loaded, and stop OpenSSL from
+     * rebuilding it (one signature verification) on every handshake. A data directory whose
+     * server.pem holds the leaf only (older init) gets its CA sent this way too. */
+    what = "server certificate chain to the CA";
+    if (SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR) != 1)
+        goto out;
+    SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
     /* Requested, not required: enrollment has no certificate yet. One that is sent must
      * chain to the client CA, or the handshake fails. */
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
