@@ -45,6 +45,10 @@ struct http_sock {
 struct agent_http {
     uv_loop_t *loop;
     CURLM *multi; /* NULL once closing has cleaned it up */
+    /* TLS sessions shared by all of this client's requests: libcurl 7.88 otherwise keeps
+     * them per easy handle, and every request is a new easy handle, so a new connection
+     * would always pay a full handshake. One loop thread: no lock callbacks needed. */
+    CURLSH *share;
     uv_timer_t timer;
     struct http_sock *socks;
     struct agent_http_req *reqs;
@@ -1056,6 +1060,8 @@ int agent_http_request(struct agent_http *h, const struct agent_http_request *rq
         goto out;
     }
     rc = http_req_setup(h, r, rq);
+    if (rc == 0 && curl_easy_setopt(r->easy, CURLOPT_SHARE, h->share) != CURLE_OK)
+        rc = WARD_EIO;
     if (rc != 0)
         goto out;
     r->started_ms = uv_now(h->loop);
@@ -1241,6 +1247,12 @@ int agent_http_new(uv_loop_t *loop, const struct agent_http_opts *o, struct agen
         rc = WARD_ENOMEM;
         goto out;
     }
+    h->share = curl_share_init();
+    if (!h->share ||
+        curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
     if (curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_socket_cb) != CURLM_OK ||
         curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, (void *)h) != CURLM_OK ||
         curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_timer_cb) != CURLM_OK ||
@@ -1262,6 +1274,8 @@ out:
     if (h) {
         if (h->multi)
             curl_multi_cleanup(h->multi);
+        if (h->share)
+            curl_share_cleanup(h->share);
         http_free(h);
     }
     if (global)
@@ -1282,6 +1296,8 @@ void agent_http_close(struct agent_http *h, agent_http_close_fn cb, void *ctx)
     /* Closing cached connections reports CURL_POLL_REMOVE for their sockets. */
     curl_multi_cleanup(h->multi);
     h->multi = NULL;
+    curl_share_cleanup(h->share); /* every easy handle is gone by now */
+    h->share = NULL;
     while (h->socks)
         http_sock_close(h->socks);
     uv_close((uv_handle_t *)&h->timer, http_timer_closed);

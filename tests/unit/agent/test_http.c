@@ -1130,6 +1130,31 @@ WT_TEST(connection_reuse)
     peer_stop(&p);
 }
 
+/* A new connection resumes the TLS session of an earlier one (a shared session cache):
+ * the check-in after a closed long-poll costs a fraction of a full handshake. */
+WT_TEST(tls_session_resumed_on_new_connection)
+{
+    struct peer p;
+    struct agent_http_opts o;
+    struct res r = {0};
+    struct t t;
+    start_https(&p, "server", 0);
+    o = base_opts();
+    t_open(&t, &o);
+    fetch(&t, url(p.port, "/session"), &r);
+    WT_OK(r.err);
+    WT_CONTAINS(r.body, "\"reused\": false");
+    for (int i = 0; i < 2; i++) {
+        fetch(&t, url(p.port, "/session"), &r);
+        WT_OK(r.err);
+        WT_EQ_INT(r.num_connects, 1);
+        WT_CONTAINS(r.body, "\"reused\": true");
+    }
+    t_close(&t);
+    res_free(&r);
+    peer_stop(&p);
+}
+
 struct cancel_ctx {
     struct agent_http_req *req;
     struct res *r;

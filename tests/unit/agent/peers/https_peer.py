@@ -178,6 +178,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/slow":
             time.sleep(int(q.get("ms", ["10000"])[0]) / 1000.0)
             self.reply(200, b"slow")
+        elif path == "/session":
+            # Whether this TLS connection resumed an earlier session; then close it so the
+            # client's next request needs a new connection (and may resume).
+            reused = bool(getattr(self.connection, "session_reused", False))
+            self.reply(200, json.dumps({"reused": reused}).encode(), "application/json",
+                       [("Connection", "close")])
+            self.close_connection = True
         elif path == "/stats":
             with srv.lock:
                 data = json.dumps({"connections": srv.connections, "paths": srv.paths})
