@@ -285,12 +285,14 @@ static int http_build(struct agent_checkin *c)
 /* Stops talking to the service for good (until re-enrollment). */
 static void enter_needs_reenrollment(struct agent_checkin *c, const char *reason)
 {
+    /* Persist first, then say so: whoever reads the log line and asks `ward status` must
+     * find the state already recorded. */
+    agent_identity_set_needs_reenrollment(c->st, reason);
+    note(c, AGENT_META_NEXT_CHECKIN, "");
     WARD_LOG_ERR(WARD_EREVOKED,
                  "%s: this device needs re-enrollment; the agent stops contacting %s. "
                  "Run: ward enroll --force --token TOKEN",
                  reason, c->id.server_url ? c->id.server_url : "the service");
-    agent_identity_set_needs_reenrollment(c->st, reason);
-    note(c, AGENT_META_NEXT_CHECKIN, "");
     c->stopped = 1;
     c->phase = PH_IDLE;
     uv_timer_stop(&c->timer);
