@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "inventory/delta.h"
-#include "inventory/vercmp.h"
+#include "ward/vercmp.h"
 #include "server/app.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
@@ -879,8 +879,8 @@ int srv_inv_cond_match(const struct srv_inv_cond *cond, const json_t *row)
         if (cond->op == SRV_INV_EQ || cond->op == SRV_INV_NE)
             return ordered(cond->op, strcmp(s, cond->value));
         /* Ordering on strings is package version order (the row's source decides which). */
-        return ordered(cond->op, inv_vercmp(json_string_value(json_object_get(row, "source")), s,
-                                            cond->value));
+        return ordered(cond->op, ward_vercmp(json_string_value(json_object_get(row, "source")), s,
+                                             cond->value));
     }
     case INV_INT: {
         long long want = 0, have;

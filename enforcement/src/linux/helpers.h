@@ -65,7 +65,5 @@ int enf_sd_is_active(const char *active_state);
  * Version. Only what the package kind needs: not a general parser (inventory has that). */
 void enf_dpkg_lookup(const char *data, size_t len, const char *name, int *installed, char *ver,
                      size_t verlen);
-/* Debian version comparison (epoch:upstream-revision, dpkg's verrevcmp): <0, 0, >0. */
-int enf_dpkg_vercmp(const char *a, const char *b);
 
 #endif

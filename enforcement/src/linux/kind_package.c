@@ -17,6 +17,7 @@
 
 #include "helpers.h"
 #include "ward/error.h"
+#include "ward/vercmp.h"
 
 #define DPKG_STATUS "/var/lib/dpkg/status"
 #define APT_GET "/usr/bin/apt-get"
@@ -144,7 +145,7 @@ static int compliant(const struct params *p, int installed, const char *ver)
 {
     if (p->absent)
         return !installed;
-    return installed && (!p->min_version || enf_dpkg_vercmp(ver, p->min_version) >= 0);
+    return installed && (!p->min_version || ward_vercmp_dpkg(ver, p->min_version) >= 0);
 }
 
 static int check(struct enf_ctx *ctx, const struct enf_setting *s, struct enf_check *out)

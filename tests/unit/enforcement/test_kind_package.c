@@ -10,8 +10,10 @@
 
 #include <string.h>
 
+#include "ward/vercmp.h"
+
 /* internal (enforcement/src/linux/helpers.h) */
-int enf_dpkg_vercmp(const char *a, const char *b);
+int ward_vercmp_dpkg(const char *a, const char *b);
 void enf_dpkg_lookup(const char *data, size_t len, const char *name, int *installed, char *ver,
                      size_t verlen);
 
@@ -38,8 +40,8 @@ WT_TEST(dpkg_vercmp)
         {"a", "1", 1},
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-        if (enf_dpkg_vercmp(v[i].a, v[i].b) != v[i].want ||
-            enf_dpkg_vercmp(v[i].b, v[i].a) != -v[i].want)
+        if (ward_vercmp_dpkg(v[i].a, v[i].b) != v[i].want ||
+            ward_vercmp_dpkg(v[i].b, v[i].a) != -v[i].want)
             wt_fail(__FILE__, __LINE__, "vercmp(%s, %s) != %d", v[i].a, v[i].b, v[i].want);
     }
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Inventory hashes and deltas (inventory/delta.h) and package version ordering
- * (inventory/vercmp.h): the canonical text pinned byte for byte (it is protocol), volatile
+ * (ward/vercmp.h): the canonical text pinned byte for byte (it is protocol), volatile
  * columns ignored, deltas between real fixture documents that, applied, reproduce the
  * target's hash, tables appearing and disappearing, deltas that do not fit or break the
  * schema, merges after failed or cheap collections, and dpkg/rpm version vectors.
@@ -12,7 +12,7 @@
 
 #include "inventory/delta.h"
 #include "inventory/inventory.h"
-#include "inventory/vercmp.h"
+#include "ward/vercmp.h"
 #include "ward/alloc.h"
 #include "ward/crypto.h"
 #include "ward/json.h"
@@ -416,7 +416,7 @@ WT_TEST(vercmp_dpkg)
         {"1.0-1-1", "1.0-1-2", -1}, /* the revision is after the last '-' */
         {"1.0-1-1", "1.0-2", 1},    /* upstream "1.0-1" > "1.0" */
     };
-    check_vectors(inv_vercmp_dpkg, v, sizeof(v) / sizeof(v[0]));
+    check_vectors(ward_vercmp_dpkg, v, sizeof(v) / sizeof(v[0]));
 }
 
 WT_TEST(vercmp_rpm)
@@ -466,9 +466,9 @@ WT_TEST(vercmp_rpm)
         {"3.0.7-27.el9", "3.0.7-28.el9", -1}, {"1:3.0.7-27.el9", "3.0.15", 1},
         {"3.0.1-47.el9_1", "3.0.15", -1},     {"0:3.2.2-6.fc40", "3.2.2-6.fc40", 0},
     };
-    check_vectors(inv_rpmvercmp, segs, sizeof(segs) / sizeof(segs[0]));
-    check_vectors(inv_vercmp_rpm, evr, sizeof(evr) / sizeof(evr[0]));
-    WT_ASSERT(inv_vercmp("rpm", "1.0^git1", "1.0") > 0);
-    WT_ASSERT(inv_vercmp("dpkg", "1.0~rc1", "1.0") < 0);
-    WT_ASSERT(inv_vercmp(NULL, "1.10", "1.9") > 0);
+    check_vectors(ward_rpmvercmp, segs, sizeof(segs) / sizeof(segs[0]));
+    check_vectors(ward_vercmp_rpm, evr, sizeof(evr) / sizeof(evr[0]));
+    WT_ASSERT(ward_vercmp("rpm", "1.0^git1", "1.0") > 0);
+    WT_ASSERT(ward_vercmp("dpkg", "1.0~rc1", "1.0") < 0);
+    WT_ASSERT(ward_vercmp(NULL, "1.10", "1.9") > 0);
 }

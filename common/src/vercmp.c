@@ -5,7 +5,7 @@
  * strings, plus the epoch/revision splitting around them. Character classes are ASCII
  * only, as in both originals (c_isdigit/c_isalpha and risdigit/risalpha).
  */
-#include "inventory/vercmp.h"
+#include "ward/vercmp.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -113,7 +113,7 @@ static int sign(int v)
     return (v > 0) - (v < 0);
 }
 
-int inv_vercmp_dpkg(const char *a, const char *b)
+int ward_vercmp_dpkg(const char *a, const char *b)
 {
     struct evr x, y;
     int r;
@@ -214,7 +214,7 @@ static int rpm_segcmp(const char *a, const char *ae, const char *b, const char *
 #undef B
 }
 
-int inv_rpmvercmp(const char *a, const char *b)
+int ward_rpmvercmp(const char *a, const char *b)
 {
     if (!a || !b)
         return (a != NULL) - (b != NULL);
@@ -223,7 +223,7 @@ int inv_rpmvercmp(const char *a, const char *b)
     return rpm_segcmp(a, a + strlen(a), b, b + strlen(b));
 }
 
-int inv_vercmp_rpm(const char *a, const char *b)
+int ward_vercmp_rpm(const char *a, const char *b)
 {
     struct evr x, y;
     int r;
@@ -239,9 +239,9 @@ int inv_vercmp_rpm(const char *a, const char *b)
     return rpm_segcmp(x.rel, x.rel_end, y.rel, y.rel_end);
 }
 
-int inv_vercmp(const char *source, const char *a, const char *b)
+int ward_vercmp(const char *source, const char *a, const char *b)
 {
     if (source && strcmp(source, "rpm") == 0)
-        return inv_vercmp_rpm(a, b);
-    return inv_vercmp_dpkg(a, b);
+        return ward_vercmp_rpm(a, b);
+    return ward_vercmp_dpkg(a, b);
 }
