@@ -36,14 +36,6 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
     return rc;
 }
 
-static const struct inv_column *find_column(const struct inv_table *t, const char *name)
-{
-    for (const struct inv_column *c = t->columns; c->name; c++)
-        if (strcmp(c->name, name) == 0)
-            return c;
-    return NULL;
-}
-
 /* ---- tables inside a document ---------------------------------------------------------- */
 
 json_t *inv_doc_table_get(json_t *doc, const struct inv_table *t, int create)
@@ -165,7 +157,7 @@ int inv_row_canonical(const struct inv_table *t, const json_t *row, struct ward_
         return WARD_ENOMEM;
     json_object_foreach((json_t *)(uintptr_t)row, k, v)
     {
-        const struct inv_column *c = find_column(t, k);
+        const struct inv_column *c = inv_table_column(t, k);
         if (c && (c->flags & INV_COL_VOLATILE))
             continue;
         if (json_object_set(o, k, v) != 0) {
@@ -502,7 +494,7 @@ int inv_row_check(const struct inv_table *t, const json_t *row, char *err, size_
         return fail(err, errlen, WARD_EPARSE, "%s: row is not an object", t->name);
     json_object_foreach((json_t *)(uintptr_t)row, k, v)
     {
-        const struct inv_column *c = find_column(t, k);
+        const struct inv_column *c = inv_table_column(t, k);
         if (!c)
             return fail(err, errlen, WARD_EPARSE, "%s: unknown column \"%.64s\"", t->name, k);
         if (!type_ok(c->type, v))

@@ -575,14 +575,6 @@ static int verr(char *err, size_t errlen, const char *fmt, ...)
     return WARD_EPARSE;
 }
 
-static const struct inv_column *find_column(const struct inv_table *t, const char *name)
-{
-    for (const struct inv_column *c = t->columns; c->name; c++)
-        if (strcmp(c->name, name) == 0)
-            return c;
-    return NULL;
-}
-
 static int type_ok(enum inv_type type, const json_t *v)
 {
     switch (type) {
@@ -607,7 +599,7 @@ static int validate_row(const struct inv_table *t, const json_t *row, size_t idx
         return verr(err, errlen, "%s[%zu]: not an object", t->name, idx);
     json_object_foreach((json_t *)(uintptr_t)row, k, v)
     {
-        const struct inv_column *c = find_column(t, k);
+        const struct inv_column *c = inv_table_column(t, k);
         if (!c)
             return verr(err, errlen, "%s[%zu]: unknown column \"%s\"", t->name, idx, k);
         if (!type_ok(c->type, v))

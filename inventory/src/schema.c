@@ -489,3 +489,11 @@ const char *inv_type_name(enum inv_type t)
     }
     return "?";
 }
+
+const struct inv_column *inv_table_column(const struct inv_table *t, const char *name)
+{
+    for (const struct inv_column *c = t->columns; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}

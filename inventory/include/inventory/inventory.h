@@ -112,6 +112,9 @@ int inv_doc_dump(const struct inv_doc *d, unsigned int json_flags, char **out, s
 
 /* ---- Rows and keys (for deltas) ---- */
 
+/* The column of t named name, or NULL. */
+const struct inv_column *inv_table_column(const struct inv_table *t, const char *name);
+
 /* A table's rows in a document: a borrowed array for ARRAY tables; for OBJECT tables a
  * borrowed object (one row, key ""). WARD_ENOENT when the table is absent. */
 int inv_doc_table(const json_t *doc, const struct inv_table *t, const json_t **value);
