@@ -481,10 +481,57 @@ out:
     return 0;
 }
 
+int srv_stmt(struct srv_app *app, const char *sql, sqlite3_stmt **out)
+{
+    struct srv_stmt_slot *free_slot = NULL;
+    int rc;
+    *out = NULL;
+    for (size_t i = 0; i < SRV_STMT_CACHE; i++) {
+        struct srv_stmt_slot *sl = &app->stmts[i];
+        if (sl->sql == sql && !sl->busy) {
+            sl->busy = 1;
+            *out = sl->st;
+            return 0;
+        }
+        if (!sl->sql && !free_slot)
+            free_slot = sl;
+    }
+    if (!free_slot)
+        return ward_store_prepare(app->store, sql, out);
+    rc = ward_store_code(sqlite3_prepare_v3(ward_store_db(app->store), sql, -1,
+                                            SQLITE_PREPARE_PERSISTENT, &free_slot->st, NULL));
+    if (rc != 0) {
+        WARD_LOG_ERR(rc, "cannot prepare a statement: %s",
+                     sqlite3_errmsg(ward_store_db(app->store)));
+        return rc;
+    }
+    free_slot->sql = sql;
+    free_slot->busy = 1;
+    *out = free_slot->st;
+    return 0;
+}
+
+void srv_stmt_done(struct srv_app *app, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (size_t i = 0; i < SRV_STMT_CACHE; i++) {
+        if (app->stmts[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            app->stmts[i].busy = 0;
+            return;
+        }
+    }
+    sqlite3_finalize(st);
+}
+
 void srv_app_close(struct srv_app *app)
 {
     if (!app)
         return;
+    for (size_t i = 0; i < SRV_STMT_CACHE; i++)
+        sqlite3_finalize(app->stmts[i].st);
     ward_store_close(app->store);
     X509_free(app->ca_cert);
     EVP_PKEY_free(app->ca_key);

@@ -354,11 +354,12 @@ int srv_baseline_unassign(struct srv_app *app, const char *id, const char *devic
 int srv_baselines_for_device(struct srv_app *app, const char *device_id, json_t *arr)
 {
     sqlite3_stmt *st = NULL;
-    int rc = ward_store_prepare(app->store,
-                                "SELECT id, version, sha256 FROM baselines b WHERE version ="
-                                " (SELECT MAX(version) FROM baselines v WHERE v.id = b.id)"
-                                " AND " ASSIGNED_TO_DEVICE " ORDER BY id",
-                                &st);
+    /* On every check-in: a cached statement. */
+    int rc = srv_stmt(app,
+                      "SELECT id, version, sha256 FROM baselines b WHERE version ="
+                      " (SELECT MAX(version) FROM baselines v WHERE v.id = b.id)"
+                      " AND " ASSIGNED_TO_DEVICE " ORDER BY id",
+                      &st);
     if (rc != 0)
         return rc;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
@@ -370,7 +371,7 @@ int srv_baselines_for_device(struct srv_app *app, const char *device_id, json_t 
             break;
         }
     }
-    sqlite3_finalize(st);
+    srv_stmt_done(app, st);
     return rc;
 }
 

@@ -203,10 +203,10 @@ int srv_device_auth(struct srv_app *app, X509 *cert, char **device_id)
     if ((rc = ward_x509_serial_hex(cert, &serial)) != 0 ||
         (rc = ward_x509_subject_cn(cert, &cn)) != 0)
         goto out;
-    rc = ward_store_prepare(app->store,
-                            "SELECT device_id, cert_serial, prev_cert_serial, prev_valid_until,"
-                            " revoked_at FROM devices WHERE device_id = ?1",
-                            &st);
+    rc = srv_stmt(app,
+                  "SELECT device_id, cert_serial, prev_cert_serial, prev_valid_until,"
+                  " revoked_at FROM devices WHERE device_id = ?1",
+                  &st);
     if (rc != 0)
         goto out;
     /* The CA puts the device id in the CN, so this is a primary-key lookup; the serial is
@@ -232,7 +232,7 @@ int srv_device_auth(struct srv_app *app, X509 *cert, char **device_id)
     if (rc == 0 && strcmp(col_text(st, 1), serial) == 0 &&
         sqlite3_column_type(st, 2) != SQLITE_NULL) {
         /* First use of a renewed certificate retires the previous one at once. */
-        sqlite3_finalize(st);
+        srv_stmt_done(app, st);
         st = NULL;
         rc = ward_store_prepare(app->store,
                                 "UPDATE devices SET prev_cert_serial = NULL,"
@@ -244,7 +244,7 @@ int srv_device_auth(struct srv_app *app, X509 *cert, char **device_id)
         }
     }
 out:
-    sqlite3_finalize(st);
+    srv_stmt_done(app, st);
     ward_free(serial);
     ward_free(cn);
     if (rc != 0) {
@@ -260,11 +260,11 @@ static int pending_commands(struct srv_app *app, const char *device_id, long lon
 {
     sqlite3_stmt *st = NULL;
     int64_t now = srv_now();
-    int rc = ward_store_prepare(app->store,
-                                "SELECT envelope FROM commands WHERE device_id = ?1 AND seq > ?2"
-                                " AND status IN ('queued', 'delivered') AND expires_at > ?3"
-                                " ORDER BY seq LIMIT ?4",
-                                &st);
+    int rc = srv_stmt(app,
+                      "SELECT envelope FROM commands WHERE device_id = ?1 AND seq > ?2"
+                      " AND status IN ('queued', 'delivered') AND expires_at > ?3"
+                      " ORDER BY seq LIMIT ?4",
+                      &st);
     if (rc != 0)
         return rc;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
@@ -279,21 +279,21 @@ static int pending_commands(struct srv_app *app, const char *device_id, long lon
             break;
         }
     }
-    sqlite3_finalize(st);
+    srv_stmt_done(app, st);
     if (rc != 0 || json_array_size(arr) == 0)
         return rc;
-    rc = ward_store_prepare(app->store,
-                            "UPDATE commands SET status = 'delivered', delivered_at = ?3"
-                            " WHERE device_id = ?1 AND seq > ?2 AND status = 'queued'"
-                            " AND expires_at > ?3",
-                            &st);
+    rc = srv_stmt(app,
+                  "UPDATE commands SET status = 'delivered', delivered_at = ?3"
+                  " WHERE device_id = ?1 AND seq > ?2 AND status = 'queued'"
+                  " AND expires_at > ?3",
+                  &st);
     if (rc != 0)
         return rc;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, seq_high);
     sqlite3_bind_int64(st, 3, now);
     rc = ward_store_step(app->store, st);
-    sqlite3_finalize(st);
+    srv_stmt_done(app, st);
     return rc;
 }
 
@@ -322,13 +322,13 @@ int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
     }
     if ((rc = ward_store_begin(app->store)) != 0)
         goto out;
-    rc = ward_store_prepare(app->store,
-                            "UPDATE devices SET last_checkin = ?2, last_addr = ?3,"
-                            " checkins = checkins + 1, seq_high = MAX(seq_high, ?4),"
-                            " agent_version = COALESCE(?5, agent_version),"
-                            " hostname = COALESCE(?6, hostname) WHERE device_id = ?1"
-                            " RETURNING cert_not_after",
-                            &st);
+    rc = srv_stmt(app,
+                  "UPDATE devices SET last_checkin = ?2, last_addr = ?3,"
+                  " checkins = checkins + 1, seq_high = MAX(seq_high, ?4),"
+                  " agent_version = COALESCE(?5, agent_version),"
+                  " hostname = COALESCE(?6, hostname) WHERE device_id = ?1"
+                  " RETURNING cert_not_after",
+                  &st);
     if (rc != 0)
         goto fail;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
@@ -344,7 +344,7 @@ int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
     } else if (rc == 0) {
         rc = WARD_EREVOKED;
     }
-    sqlite3_finalize(st);
+    srv_stmt_done(app, st);
     st = NULL;
     if (rc != 0)
         goto fail;
@@ -372,16 +372,16 @@ int srv_has_pending(struct srv_app *app, const char *device_id, long long seq_hi
 {
     sqlite3_stmt *st = NULL;
     int found = 0;
-    if (ward_store_prepare(app->store,
-                           "SELECT 1 FROM commands WHERE device_id = ?1 AND seq > ?2 AND"
-                           " status IN ('queued', 'delivered') AND expires_at > ?3 LIMIT 1",
-                           &st) != 0)
+    if (srv_stmt(app,
+                 "SELECT 1 FROM commands WHERE device_id = ?1 AND seq > ?2 AND"
+                 " status IN ('queued', 'delivered') AND expires_at > ?3 LIMIT 1",
+                 &st) != 0)
         return 0;
     sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, seq_high);
     sqlite3_bind_int64(st, 3, srv_now());
     found = ward_store_step(app->store, st) == WARD_STORE_ROW;
-    sqlite3_finalize(st);
+    srv_stmt_done(app, st);
     return found;
 }
 
