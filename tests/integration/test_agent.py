@@ -22,7 +22,7 @@ import secrets
 import signal
 import time
 
-from wardlib import (Agent, FakeService, Fail, Server, SilentListener, TcpProxy, check,
+from wardlib import (Proc, Agent, FakeService, Fail, Server, SilentListener, TcpProxy, check,
                      enroll_direct, make_token, main, openssl, run, sign_envelope,
                      token_fields, wait_until, SERVER)
 
@@ -400,6 +400,33 @@ def case_command_once(tmp):
         stop_clean(a)
     finally:
         a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def case_valgrind_enrolled(tmp):
+    """The enrolled daemon under valgrind: check-ins, the long-poll, the first inventory
+    upload and a command, then SIGTERM: exit 0, no memory errors, nothing leaked."""
+    vg = "/usr/bin/valgrind"
+    check(os.path.exists(vg), "valgrind missing: scripts/install-deps installs it")
+    s = Server(tmp).start()
+    a = Agent(tmp, config=FAST)
+    try:
+        a.enroll(s.token())
+        dev = a.status()["device_id"]
+        p = Proc([vg, "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                  "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99"]
+                 + a.argv("run"))
+        p.wait_for("running", timeout=60)
+        wait_until(lambda: checkins(s, dev) >= 1, 60, what="the first check-in under valgrind")
+        cid = s.cli_json("command", "send", dev, "ping")["command_id"]
+        wait_until(lambda: command(s, cid)["status"] == "succeeded", 60,
+                   what="the ping's result under valgrind")
+        rc = p.stop(timeout=60)
+        text = p.text()
+        check(rc == 0, "valgrind/ward exit %d:\n%s" % (rc, text))
+        check("ERROR SUMMARY: 0 errors" in text, text)
+        check("definitely lost" not in text or "definitely lost: 0" in text, text)
+    finally:
         s.stop()
 
 
