@@ -144,6 +144,7 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
 
     memset(&d, 0, sizeof(d));
     d.opts = opts;
+    plat_service_memory_init();
     rc = agent_config_copy(&d.cfg, cfg);
     if (rc != 0)
         return rc;

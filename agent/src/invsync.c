@@ -23,6 +23,7 @@
 #include "agent/state.h"
 #include "inventory/delta.h"
 #include "inventory/inventory.h"
+#include "platform/service.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
 #include "ward/json.h"
@@ -336,6 +337,8 @@ static void finish(struct agent_invsync *s, int rc, const struct agent_http_resp
         s->failed_ms = uv_now(s->loop);
     if (done)
         done(rc, r, ctx);
+    /* The collection, its JSON and the gzip body were the agent's largest allocations. */
+    plat_service_memory_trim();
 }
 
 static void record_success(struct agent_invsync *s, struct job *j)

@@ -15,4 +15,12 @@ int plat_service_status(const char *status);
 int plat_service_stopping(void);
 int plat_service_reloading(void);
 
+/* For a long-running process, before its loop starts: the allocator keeps a single arena
+ * (glibc would add one per thread, each holding on to what it once needed) and libuv's
+ * threadpool gets 2 threads unless UV_THREADPOOL_SIZE says otherwise. No-op elsewhere. */
+void plat_service_memory_init(void);
+/* After a burst of work (an inventory run and upload): hands the allocator's free pages
+ * back to the OS (malloc_trim), so an idle agent keeps what it holds, not its peak. */
+void plat_service_memory_trim(void);
+
 #endif

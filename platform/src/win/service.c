@@ -31,3 +31,11 @@ int plat_service_reloading(void)
 {
     return 0;
 }
+
+void plat_service_memory_init(void)
+{
+}
+
+void plat_service_memory_trim(void)
+{
+}
