@@ -115,6 +115,12 @@ int agent_http_global_init(void)
         http_global_refs++;
         return 0;
     }
+    /* Before curl, whose init asks OpenSSL for OPENSSL_INIT_LOAD_CONFIG: OpenSSL settles
+     * the configuration question once per process, so openssl.cnf (OPENSSLDIR's, or
+     * $OPENSSL_CONF's) is never read and cannot change the agent's TLS policy (protocol
+     * floor, ciphers, providers), which the agent sets itself. */
+    if (!OPENSSL_init_ssl(OPENSSL_INIT_NO_LOAD_CONFIG, NULL))
+        return WARD_ENOMEM;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return WARD_ENOMEM;
     vi = curl_version_info(CURLVERSION_NOW);
