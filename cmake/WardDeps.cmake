@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Third-party libraries as imported targets: ward::uv, ward::curl, ward::ssl (libssl +
 # libcrypto; ward::crypto too with static deps), ward::jansson, ward::z, ward::sqlite, and
-# on Linux ward::systemd.
+# on Linux ward::systemd (sd-bus, loaded at run time).
 # - Native development build: Debian's shared -dev packages through pkg-config.
 # - WARD_STATIC_DEPS=ON (the Linux release build) and every Windows build: STATIC IMPORTED
 #   targets from the prefix that packaging/build-deps produces (WARD_DEPS_PREFIX;
@@ -17,9 +17,17 @@ endif()
 
 if(NOT WIN32)
     find_package(PkgConfig REQUIRED)
-    # libsystemd stays Debian's shared library in both builds.
-    pkg_check_modules(WARD_SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
-    add_library(ward::systemd ALIAS PkgConfig::WARD_SYSTEMD)
+    find_package(Threads REQUIRED)
+    # libsystemd: its headers at build time, the library only at run time. ward::systemd is
+    # platform/src/linux/sdbus_dl.c, which dlopens libsystemd.so.0 on the first sd-bus call
+    # (sd_notify and the journal have their own implementations), so neither build maps it
+    # unless the services collector or a service/firewall setting runs.
+    pkg_check_modules(WARD_SYSTEMD REQUIRED libsystemd)
+    add_library(ward_sdbus_dl STATIC
+        ${CMAKE_CURRENT_LIST_DIR}/../platform/src/linux/sdbus_dl.c)
+    target_include_directories(ward_sdbus_dl SYSTEM PUBLIC ${WARD_SYSTEMD_INCLUDE_DIRS})
+    target_link_libraries(ward_sdbus_dl PRIVATE Threads::Threads ${CMAKE_DL_LIBS})
+    add_library(ward::systemd ALIAS ward_sdbus_dl)
 endif()
 
 if(NOT WARD_STATIC_DEPS)
@@ -70,8 +78,6 @@ if(WIN32)
     set(_uv_sys ws2_32 iphlpapi userenv psapi user32 advapi32 ole32 shell32 dbghelp)
     set(_curl_sys ws2_32 crypt32 bcrypt advapi32 shell32 user32 winmm)
 else()
-    set(THREADS_PREFER_PTHREAD_FLAG ON)
-    find_package(Threads REQUIRED)
     set(_crypto_sys Threads::Threads ${CMAKE_DL_LIBS})
     set(_uv_sys Threads::Threads ${CMAKE_DL_LIBS} rt)
     set(_curl_sys Threads::Threads)

@@ -6,6 +6,8 @@
  * run a private dbus-daemon with python-dbusmock as systemd; this also reaches a container's
  * bus). The handle is libsystemd's sd_bus, declared here only as an incomplete type so
  * portable headers stay free of systemd; callers on Linux include <systemd/sd-bus.h>.
+ * Ward does not link libsystemd: src/linux/sdbus_dl.c loads it on the first sd-bus call
+ * and forwards the functions Ward uses; a newly used sd_bus_* function needs a line there.
  * Windows has no such bus: every function there returns WARD_ENOTSUP.
  */
 #ifndef PLATFORM_SDBUS_H
