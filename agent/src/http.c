@@ -408,6 +408,10 @@ static void http_req_finish(struct agent_http_req *r, CURLcode cc, int forced_er
 
 static void http_free(struct agent_http *h)
 {
+    /* Last, when no easy handle uses the share any more: a close started from a request's
+     * completion callback still has that request's easy handle until the callback returns. */
+    if (h->share)
+        curl_share_cleanup(h->share);
     ward_free(h->ca_file);
     ward_free(h->ca_blob);
     ward_free(h->pin);
@@ -1280,8 +1284,6 @@ out:
     if (h) {
         if (h->multi)
             curl_multi_cleanup(h->multi);
-        if (h->share)
-            curl_share_cleanup(h->share);
         http_free(h);
     }
     if (global)
@@ -1302,8 +1304,6 @@ void agent_http_close(struct agent_http *h, agent_http_close_fn cb, void *ctx)
     /* Closing cached connections reports CURL_POLL_REMOVE for their sockets. */
     curl_multi_cleanup(h->multi);
     h->multi = NULL;
-    curl_share_cleanup(h->share); /* every easy handle is gone by now */
-    h->share = NULL;
     while (h->socks)
         http_sock_close(h->socks);
     uv_close((uv_handle_t *)&h->timer, http_timer_closed);
