@@ -112,9 +112,13 @@ static void usage(FILE *f)
     fprintf(f, "usage: ward [--config FILE] [--state-dir DIR] [--root DIR] [--log-level LEVEL]\n"
                "            <command> [args]\n\ncommands:\n");
     for (const struct cli_command *k = commands; k->name; k++) {
-        char left[48];
+        char left[160];
         snprintf(left, sizeof(left), "%s %s", k->name, k->args);
-        fprintf(f, "  %-40s %s\n", left, k->summary);
+        /* Long argument lists get a line of their own, the summary under them. */
+        if (strlen(left) > 30)
+            fprintf(f, "  %s\n  %-30s %s\n", left, "", k->summary);
+        else
+            fprintf(f, "  %-30s %s\n", left, k->summary);
     }
     fprintf(f, "\ndefaults: config %s, state %s\n", WARD_DEFAULT_CONFIG, WARD_DEFAULT_STATE_DIR);
 }

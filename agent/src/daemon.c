@@ -89,9 +89,22 @@ out:
     return rc;
 }
 
+/* Level and sink. The sink is reopened on every reload, so a rotated log file is picked up
+ * by SIGHUP; a sink that cannot be opened leaves logging on stderr, said once. */
 static void apply_runtime_config(struct daemon *d)
 {
+    enum ward_log_sink sink = (enum ward_log_sink)d->cfg.log_sink;
+    const char *arg = sink == WARD_LOG_SINK_FILE ? d->cfg.log_file : "ward";
+    int rc;
     ward_log_set_level(d->cfg.log_level);
+    if (sink == WARD_LOG_SINK_FILE && !arg) {
+        ward_log_close();
+        WARD_ERROR("log_sink \"file\" needs log_file; logging to stderr");
+        return;
+    }
+    rc = ward_log_open(sink, arg);
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "cannot open the configured log sink; logging to stderr");
 }
 
 static void daemon_reload(struct daemon *d)
@@ -193,5 +206,6 @@ out:
             rc = WARD_EBUSY;
     }
     agent_config_release(&d.cfg);
+    ward_log_close();
     return rc;
 }

@@ -147,6 +147,39 @@ def case_run_reload(tmp):
     check(rc == 0, "exit %d" % rc)
 
 
+def case_log_file_sink(tmp):
+    """log_sink "file": lines go to log_file; after a rotation (rename) SIGHUP reopens it;
+    a sink without its file is refused by config validation or reported, never silent."""
+    state = os.path.join(tmp, "state")
+    log = os.path.join(tmp, "ward.log")
+    cfg = os.path.join(tmp, "agent.json")
+    write(cfg, json.dumps({"log_sink": "file", "log_file": log}))
+    p = subprocess.Popen([WARD, "--state-dir", state, "--config", cfg, "run"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if os.path.exists(log) and "running" in open(log).read():
+            break
+        time.sleep(0.05)
+    check(os.path.exists(log) and "running" in open(log).read(), "no 'running' line in the file")
+    os.rename(log, log + ".1")
+    p.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if os.path.exists(log) and "configuration reloaded" in open(log).read():
+            break
+        time.sleep(0.05)
+    check(os.path.exists(log) and "configuration reloaded" in open(log).read(),
+          "the log file was not reopened after rotation")
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(10)
+    err = p.stderr.read()
+    check(rc == 0, "exit %d: %s" % (rc, err))
+    check("stopped" in open(log).read(), "no 'stopped' line in the reopened file")
+    check("running" not in err, "lines went to stderr too: " + err)
+
+
 def case_run_idle_cpu(tmp):
     state = os.path.join(tmp, "state")
     d = Daemon(["--state-dir", state])
