@@ -264,6 +264,15 @@ int agent_enroll(const struct agent_config *cfg, const struct agent_enroll_opts 
                  "printed by `ward-server token create`)");
         goto out;
     }
+    /* A configured server_url locks the device to one service: a token for any other URL
+     * (a rogue or test service) is refused before anything is sent anywhere. */
+    if (cfg->server_url && strcmp(cfg->server_url, t.url) != 0) {
+        snprintf(msg, msglen,
+                 "the token is for %s, but this agent is configured for %s (server_url)", t.url,
+                 cfg->server_url);
+        rc = WARD_ECONFIG;
+        goto out;
+    }
 
     rc = agent_state_open(cfg->state_dir, &st);
     if (rc != 0) {

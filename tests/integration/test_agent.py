@@ -403,6 +403,23 @@ def case_command_once(tmp):
         s.stop()
 
 
+def case_server_url_lock(tmp):
+    """A configured server_url refuses tokens for any other service, before contacting it."""
+    s = Server(tmp).start()
+    a = Agent(tmp, config={"server_url": "https://mdm.example:8443"})
+    try:
+        tok = s.token()
+        r = a.enroll(tok, rc=1)
+        check("configured for https://mdm.example:8443" in r.stderr, r.stderr)
+        check(s.sql("SELECT uses FROM tokens") == [(0,)], "the token was used")
+        check(a.status()["enrolled"] is False, a.status())
+        b = Agent(tmp, name="b", config={"server_url": s.url})
+        b.enroll(tok)
+        check(b.status()["enrolled"] is True, b.status())
+    finally:
+        s.stop()
+
+
 def case_valgrind_enrolled(tmp):
     """The enrolled daemon under valgrind: check-ins, the long-poll, the first inventory
     upload and a command, then SIGTERM: exit 0, no memory errors, nothing leaked."""

@@ -12,7 +12,7 @@
 struct ward_buf;
 
 struct agent_config {
-    char *server_url;     /* service base URL (normally set by enrollment) */
+    char *server_url;     /* if set, the only service URL enrollment accepts */
     char *state_dir;      /* SQLite state, keys, certificates */
     char *root;           /* WARD_ROOT: prefix for everything enforcement touches */
     int log_level;        /* enum ward_log_level */
