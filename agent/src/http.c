@@ -29,6 +29,7 @@
 #include "ward/config.h"
 #include "ward/crypto.h"
 #include "ward/error.h"
+#include "ward/gzip.h"
 #include "ward/log.h"
 
 #define HTTP_CA_FILE_MAX ((size_t)4 * 1024 * 1024)
@@ -272,64 +273,6 @@ static void http_copy_field(char *dst, size_t dstlen, const char *v, size_t vlen
 static int http_name_is(const char *name, size_t len, const char *want)
 {
     return strlen(want) == len && curl_strnequal(name, want, len);
-}
-
-static voidpf http_zalloc(voidpf opaque, uInt items, uInt size)
-{
-    (void)opaque;
-    return ward_calloc(items, size);
-}
-
-static void http_zfree(voidpf opaque, voidpf p)
-{
-    (void)opaque;
-    ward_free(p);
-}
-
-/* gzip (RFC 1952) of a whole request body in one deflate call. */
-static int http_gzip(const void *in, size_t len, char **out, size_t *outlen)
-{
-    z_stream zs;
-    uLong bound;
-    char *buf = NULL;
-    int rc = 0, zrc;
-
-    *out = NULL;
-    *outlen = 0;
-    if (len > UINT_MAX)
-        return WARD_ETOOBIG;
-    memset(&zs, 0, sizeof(zs));
-    zs.zalloc = http_zalloc;
-    zs.zfree = http_zfree;
-    zrc = deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    if (zrc != Z_OK)
-        return zrc == Z_MEM_ERROR ? WARD_ENOMEM : WARD_EIO;
-    bound = deflateBound(&zs, (uLong)len);
-    if (bound > UINT_MAX) {
-        rc = WARD_ETOOBIG;
-        goto out;
-    }
-    buf = ward_malloc(bound ? bound : 1);
-    if (!buf) {
-        rc = WARD_ENOMEM;
-        goto out;
-    }
-    zs.next_in = in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)buf;
-    zs.avail_out = (uInt)bound;
-    zrc = deflate(&zs, Z_FINISH);
-    if (zrc != Z_STREAM_END) {
-        rc = zrc == Z_MEM_ERROR ? WARD_ENOMEM : WARD_EIO;
-        goto out;
-    }
-    *out = buf;
-    *outlen = zs.total_out;
-    buf = NULL;
-out:
-    deflateEnd(&zs);
-    ward_free(buf);
-    return rc;
 }
 
 /* NO_PROXY matching: "*", exact names or IP literals, and domain suffixes on a label
@@ -1046,12 +989,12 @@ int agent_http_request(struct agent_http *h, const struct agent_http_request *rq
     if (rc != 0)
         goto out;
     if (rq->body_len && rq->gzip_body) {
-        rc = http_gzip(rq->body, rq->body_len, &r->body, &r->body_len);
+        rc = ward_gzip(rq->body, rq->body_len, Z_DEFAULT_COMPRESSION, &r->body, &r->body_len);
         if (rc != 0)
             goto out;
     } else if (rq->body || rq->gzip_body) {
         if (rq->gzip_body) {
-            rc = http_gzip("", 0, &r->body, &r->body_len);
+            rc = ward_gzip("", 0, Z_DEFAULT_COMPRESSION, &r->body, &r->body_len);
             if (rc != 0)
                 goto out;
         } else {

@@ -26,6 +26,7 @@
 #include "platform/service.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
+#include "ward/gzip.h"
 #include "ward/json.h"
 #include "ward/log.h"
 #include "ward/store.h"
@@ -185,60 +186,6 @@ static void job_free(struct job *j)
     ward_free(j);
 }
 
-static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
-{
-    (void)opaque;
-    return ward_calloc(items, size);
-}
-
-static void z_free(voidpf opaque, voidpf p)
-{
-    (void)opaque;
-    ward_free(p);
-}
-
-/* gzip (RFC 1952) of text, so the size on the wire is known here. */
-static int gzip_text(const char *in, size_t len, char **out, size_t *outlen)
-{
-    z_stream zs;
-    uLong bound;
-    char *buf = NULL;
-    int rc = 0, zrc;
-
-    *out = NULL;
-    *outlen = 0;
-    if (len > UINT_MAX)
-        return WARD_ETOOBIG;
-    memset(&zs, 0, sizeof(zs));
-    zs.zalloc = z_alloc;
-    zs.zfree = z_free;
-    zrc = deflateInit2(&zs, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY);
-    if (zrc != Z_OK)
-        return zrc == Z_MEM_ERROR ? WARD_ENOMEM : WARD_EIO;
-    bound = deflateBound(&zs, (uLong)len);
-    buf = bound <= UINT_MAX ? ward_malloc(bound ? bound : 1) : NULL;
-    if (!buf) {
-        rc = bound <= UINT_MAX ? WARD_ENOMEM : WARD_ETOOBIG;
-        goto out;
-    }
-    zs.next_in = (Bytef *)(uintptr_t)in;
-    zs.avail_in = (uInt)len;
-    zs.next_out = (Bytef *)buf;
-    zs.avail_out = (uInt)bound;
-    zrc = deflate(&zs, Z_FINISH);
-    if (zrc != Z_STREAM_END) {
-        rc = zrc == Z_MEM_ERROR ? WARD_ENOMEM : WARD_EIO;
-        goto out;
-    }
-    *out = buf;
-    *outlen = zs.total_out;
-    buf = NULL;
-out:
-    deflateEnd(&zs);
-    ward_free(buf);
-    return rc;
-}
-
 /* The upload body for eff: a delta against prev, or everything when prev is NULL. */
 static int build_body(struct job *j, const json_t *prev)
 {
@@ -274,7 +221,7 @@ static int build_body(struct job *j, const json_t *prev)
         return rc;
     ward_free(j->gz);
     j->gz = NULL;
-    rc = gzip_text(text, len, &j->gz, &j->gz_len);
+    rc = ward_gzip(text, len, Z_BEST_COMPRESSION, &j->gz, &j->gz_len);
     j->raw_len = len;
     ward_free(text);
     return rc;
