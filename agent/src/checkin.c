@@ -233,6 +233,32 @@ static int build_url(const struct agent_checkin *c, const char *path, char *out,
     return n > 0 && (size_t)n < outlen ? 0 : WARD_ETOOBIG;
 }
 
+/* POSTs body (borrowed) as JSON to path on the service as the cycle's operation; bodies
+ * over 1 KiB go gzip-compressed. Fails without calling cb, as agent_http_request does. */
+static int post_json(struct agent_checkin *c, const char *path, const json_t *body,
+                     agent_http_done_fn cb)
+{
+    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    struct agent_http_request rq;
+    char *text = NULL, url[URL_MAX];
+    size_t len = 0;
+    int rc = body ? ward_json_dumps(body, 0, &text, &len) : WARD_ENOMEM;
+    if (rc == 0)
+        rc = build_url(c, path, url, sizeof(url));
+    if (rc == 0) {
+        memset(&rq, 0, sizeof(rq));
+        rq.method = "POST";
+        rq.url = url;
+        rq.headers = hdrs;
+        rq.body = text;
+        rq.body_len = len;
+        rq.gzip_body = len > 1024;
+        rc = agent_http_request(c->http, &rq, cb, c, &c->op_req);
+    }
+    ward_free(text);
+    return rc;
+}
+
 static void finish_once(struct agent_checkin *c, int rc)
 {
     agent_checkin_done_fn done = c->done;
@@ -584,11 +610,7 @@ static void on_results(struct agent_http_response *r, void *ctx)
 
 static void results_send(struct agent_checkin *c)
 {
-    struct agent_http_request rq;
     json_t *batch = NULL, *body = NULL;
-    char *text = NULL, url[URL_MAX];
-    size_t len = 0;
-    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
     int rc;
 
     c->phase = PH_RESULTS;
@@ -604,23 +626,10 @@ static void results_send(struct agent_checkin *c)
     if (rc == 0) {
         body = json_pack("{s:o}", "results", batch);
         batch = NULL;
-        rc = body ? ward_json_dumps(body, 0, &text, &len) : WARD_ENOMEM;
-    }
-    if (rc == 0)
-        rc = build_url(c, "/api/v1/results", url, sizeof(url));
-    if (rc == 0) {
-        memset(&rq, 0, sizeof(rq));
-        rq.method = "POST";
-        rq.url = url;
-        rq.headers = hdrs;
-        rq.body = text;
-        rq.body_len = len;
-        rq.gzip_body = len > 1024;
-        rc = agent_http_request(c->http, &rq, on_results, c, &c->op_req);
+        rc = post_json(c, "/api/v1/results", body, on_results);
     }
     json_decref(batch);
     json_decref(body);
-    ward_free(text);
     if (rc != 0)
         cycle_failed(c, "result upload", NULL, rc);
 }
@@ -690,11 +699,8 @@ static void on_checkin(struct agent_http_response *r, void *ctx)
 
 static void checkin_send(struct agent_checkin *c)
 {
-    struct agent_http_request rq;
     json_t *body = NULL, *ob = NULL;
-    char *text = NULL, url[URL_MAX], na[32];
-    size_t len = 0;
-    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    char na[32];
     int rc;
 
     c->phase = PH_CHECKIN;
@@ -706,22 +712,10 @@ static void checkin_send(struct agent_checkin *c)
                          (json_int_t)agent_commands_seq_high(c->st), "cert_not_after", na, "uptime",
                          (json_int_t)((uv_now(c->loop) - c->started_ms) / 1000), "outbox", ob);
         ob = NULL;
-        rc = body ? ward_json_dumps(body, 0, &text, &len) : WARD_ENOMEM;
-    }
-    if (rc == 0)
-        rc = build_url(c, "/api/v1/checkin", url, sizeof(url));
-    if (rc == 0) {
-        memset(&rq, 0, sizeof(rq));
-        rq.method = "POST";
-        rq.url = url;
-        rq.headers = hdrs;
-        rq.body = text;
-        rq.body_len = len;
-        rc = agent_http_request(c->http, &rq, on_checkin, c, &c->op_req);
+        rc = post_json(c, "/api/v1/checkin", body, on_checkin);
     }
     json_decref(ob);
     json_decref(body);
-    ward_free(text);
     if (rc != 0)
         cycle_failed(c, "check-in", NULL, rc);
 }
@@ -805,11 +799,8 @@ static void on_renew(struct agent_http_response *r, void *ctx)
 
 static int renew_send(struct agent_checkin *c)
 {
-    struct agent_http_request rq;
     json_t *body = NULL;
-    char *csr = NULL, *text = NULL, url[URL_MAX];
-    size_t len = 0;
-    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
+    char *csr = NULL;
     int rc;
 
     c->phase = PH_RENEW;
@@ -818,22 +809,10 @@ static int renew_send(struct agent_checkin *c)
         rc = ward_csr_create(c->renew_key, c->id.device_id, NULL, 0, &csr, NULL);
     if (rc == 0) {
         body = json_pack("{s:s}", "csr", csr);
-        rc = body ? ward_json_dumps(body, 0, &text, &len) : WARD_ENOMEM;
-    }
-    if (rc == 0)
-        rc = build_url(c, "/api/v1/renew", url, sizeof(url));
-    if (rc == 0) {
-        memset(&rq, 0, sizeof(rq));
-        rq.method = "POST";
-        rq.url = url;
-        rq.headers = hdrs;
-        rq.body = text;
-        rq.body_len = len;
-        rc = agent_http_request(c->http, &rq, on_renew, c, &c->op_req);
+        rc = post_json(c, "/api/v1/renew", body, on_renew);
     }
     json_decref(body);
     ward_free(csr);
-    ward_free(text);
     if (rc != 0) {
         EVP_PKEY_free(c->renew_key);
         c->renew_key = NULL;
