@@ -2,8 +2,9 @@
 /*
  * Scripting API of ward_platform_fake, the test double that unit tests of upper layers link
  * instead of ward_platform. It implements proc.h and sysinfo.h from answers the test sets
- * up in advance, and records every call; fs.h is the real implementation (point it at a
- * scratch root). Single-threaded, like the loop that uses it.
+ * up in advance, and records every call with every option; fs.h and plat_user_lookup are
+ * the real implementations (point fs at a scratch root). Scripted output goes through the
+ * same head/tail capture as real output. Single-threaded, like the loop that uses it.
  *
  *   plat_fake_proc_expect("/usr/bin/apt-get", 0, "ok\n");
  *   ... code under test spawns /usr/bin/apt-get ...
@@ -29,6 +30,11 @@ struct plat_fake_proc_reply {
     const char *out; /* stdout; NULL means empty */
     size_t out_len;  /* 0 means strlen(out) */
     const char *err; /* stderr (NUL-terminated); NULL means empty */
+    int limit_exceeded;
+    /* Reported as limits_mechanism; must outlive the run (a literal). NULL: what the real
+     * library would say for the options ("cgroup" with cgroup_parent, else "rlimit" with
+     * cpu_seconds or memory_bytes, else "none"). */
+    const char *limits_mechanism;
 };
 
 /* A spawn the code under test made. Strings are copies owned by the fake. */
@@ -39,7 +45,18 @@ struct plat_fake_proc_call {
     char *stdin_data; /* NULL if none */
     size_t stdin_len;
     uint64_t timeout_ms;
-    int answered; /* a scripted reply matched; 0: unexpected, it failed WARD_ESPAWN */
+    uint64_t kill_grace_ms;
+    size_t stdout_max; /* capture caps as given (0: default) */
+    size_t stderr_max;
+    size_t stdout_tail;
+    size_t stderr_tail;
+    int run_as;
+    uint32_t uid;
+    uint32_t gid;
+    uint64_t cpu_seconds;
+    uint64_t memory_bytes;
+    char *cgroup_parent; /* NULL if none */
+    int answered;        /* a scripted reply matched; 0: unexpected, it failed WARD_ESPAWN */
 };
 
 /* Queues an answer: the first queued reply whose argv0 matches answers the next spawn and

@@ -4,6 +4,8 @@
  * environment entries), records the call, and answers from the scripted replies. The
  * answer is delivered asynchronously from a zero-delay timer on the caller's loop, so the
  * exactly-once and never-on-failure callback rules hold as they do for real children.
+ * Run-as and limit options are checked by the same pure rules as the real ones (no
+ * filesystem look at cgroup_parent) and recorded; nothing is enforced.
  */
 #include <string.h>
 
@@ -132,6 +134,7 @@ static void release_call(struct plat_fake_proc_call *c)
     free_strv(c->env);
     ward_free(c->cwd);
     ward_free(c->stdin_data);
+    ward_free(c->cgroup_parent);
     memset(c, 0, sizeof(*c));
 }
 
@@ -168,6 +171,8 @@ static int record_call(const struct plat_proc_opts *o, struct plat_fake_proc_cal
         c.env = copy_strv(o->env, &rc);
     if (rc == 0 && o->cwd && !(c.cwd = ward_strdup(o->cwd)))
         rc = WARD_ENOMEM;
+    if (rc == 0 && o->cgroup_parent && !(c.cgroup_parent = ward_strdup(o->cgroup_parent)))
+        rc = WARD_ENOMEM;
     if (rc == 0 && o->stdin_data) {
         c.stdin_data = ward_malloc(o->stdin_len + 1);
         if (!c.stdin_data) {
@@ -183,6 +188,16 @@ static int record_call(const struct plat_proc_opts *o, struct plat_fake_proc_cal
         return rc;
     }
     c.timeout_ms = o->timeout_ms;
+    c.kill_grace_ms = o->kill_grace_ms;
+    c.stdout_max = o->stdout_max;
+    c.stderr_max = o->stderr_max;
+    c.stdout_tail = o->stdout_tail;
+    c.stderr_tail = o->stderr_tail;
+    c.run_as = o->run_as;
+    c.uid = o->uid;
+    c.gid = o->gid;
+    c.cpu_seconds = o->cpu_seconds;
+    c.memory_bytes = o->memory_bytes;
     calls[n_calls] = c;
     *out = &calls[n_calls++];
     return 0;
@@ -200,22 +215,37 @@ static struct fake_reply *take_reply(const char *argv0)
     return NULL;
 }
 
-/* Output as the real library reports it: capped, with the truncation flag. */
-static int capture(const char *src, size_t len, size_t max, char **dst, size_t *dlen, int *trunc)
+/* Output as the real library reports it: the first max bytes, then up to tail bytes of
+ * the end, with the counters and the truncation flag. */
+static int capture(const char *src, size_t len, size_t max, size_t tail, char **dst, size_t *dlen,
+                   size_t *head_len, uint64_t *total, uint64_t *dropped, int *trunc)
 {
+    size_t head, keep_tail;
     if (!max)
         max = PLAT_PROC_DEFAULT_CAP;
-    *trunc = len > max;
-    if (len > max)
-        len = max;
-    *dst = ward_malloc(len + 1);
+    head = len < max ? len : max;
+    keep_tail = len - head < tail ? len - head : tail;
+    *dst = ward_malloc(head + keep_tail + 1);
     if (!*dst)
         return WARD_ENOMEM;
-    if (len)
-        memcpy(*dst, src, len);
-    (*dst)[len] = '\0';
-    *dlen = len;
+    if (head)
+        memcpy(*dst, src, head);
+    if (keep_tail)
+        memcpy(*dst + head, src + (len - keep_tail), keep_tail);
+    (*dst)[head + keep_tail] = '\0';
+    *dlen = head + keep_tail;
+    *head_len = head;
+    *total = len;
+    *dropped = len - head - keep_tail;
+    *trunc = *dropped > 0;
     return 0;
+}
+
+static const char *mechanism_for(const struct plat_proc_opts *o)
+{
+    if (o->cgroup_parent)
+        return "cgroup";
+    return o->cpu_seconds || o->memory_bytes ? "rlimit" : "none";
 }
 
 static void fake_closed(uv_handle_t *h)
@@ -246,6 +276,8 @@ int plat_proc_spawn(uv_loop_t *loop, const struct plat_proc_opts *opts, plat_pro
         (!opts->stdin_data && opts->stdin_len))
         return WARD_EINVAL;
     rc = plat_proc_os_check_exe(opts->argv[0]);
+    if (rc == 0)
+        rc = plat_proc_os_check_opts(opts);
     if (rc != 0)
         return rc;
     rc = plat_proc_os_env(opts->env, &env); /* same validation as the real one */
@@ -274,11 +306,15 @@ int plat_proc_spawn(uv_loop_t *loop, const struct plat_proc_opts *opts, plat_pro
     p->res.exit_status = r->r.exit_status;
     p->res.term_signal = r->r.term_signal;
     p->res.timed_out = r->r.timed_out;
-    rc = capture(r->out, r->r.out_len, opts->stdout_max, &p->res.out, &p->res.out_len,
+    p->res.limit_exceeded = r->r.limit_exceeded;
+    p->res.limits_mechanism = r->r.limits_mechanism ? r->r.limits_mechanism : mechanism_for(opts);
+    rc = capture(r->out, r->r.out_len, opts->stdout_max, opts->stdout_tail, &p->res.out,
+                 &p->res.out_len, &p->res.out_head_len, &p->res.out_total, &p->res.out_dropped,
                  &p->res.out_truncated);
     if (rc == 0)
         rc = capture(r->err ? r->err : "", r->err ? strlen(r->err) : 0, opts->stderr_max,
-                     &p->res.err, &p->res.err_len, &p->res.err_truncated);
+                     opts->stderr_tail, &p->res.err, &p->res.err_len, &p->res.err_head_len,
+                     &p->res.err_total, &p->res.err_dropped, &p->res.err_truncated);
     if (rc == 0 && uv_timer_init(loop, &p->timer) != 0)
         rc = WARD_ESPAWN;
     if (rc != 0) {

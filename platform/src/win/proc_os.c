@@ -5,7 +5,8 @@
  * processes need to start (SystemRoot above all) plus a system-only PATH; nothing of the
  * agent's own environment leaks through. Each child is put in its own job object so a
  * timeout terminates everything it started; Windows has no soft "SIGTERM" for arbitrary
- * processes, so termination is immediate.
+ * processes, so termination is immediate. Running as another user and resource limits are
+ * not implemented (WARD_ENOTSUP; job object limits would be the way).
  */
 #include <windows.h>
 
@@ -160,6 +161,18 @@ void plat_proc_os_env_free(char **env)
     ward_free(env);
 }
 
+int plat_proc_os_check_opts(const struct plat_proc_opts *o)
+{
+    if (o->run_as || o->cpu_seconds || o->memory_bytes || o->cgroup_parent)
+        return WARD_ENOTSUP;
+    return 0;
+}
+
+int plat_proc_os_check_cgroup(const struct plat_proc_opts *o)
+{
+    return o->cgroup_parent ? WARD_ENOTSUP : 0;
+}
+
 unsigned int plat_proc_os_spawn_flags(void)
 {
     return UV_PROCESS_WINDOWS_HIDE;
@@ -188,6 +201,27 @@ int plat_proc_os_started(struct plat_proc_os *os, int pid)
     }
     CloseHandle(proc);
     return rc;
+}
+
+int plat_proc_os_limit(struct plat_proc_os *os, int pid, const struct plat_proc_opts *o)
+{
+    (void)os;
+    (void)pid;
+    (void)o; /* plat_proc_os_check_opts refused every limit */
+    return 0;
+}
+
+void plat_proc_os_exited(struct plat_proc_os *os, int term_signal, int killed)
+{
+    (void)os;
+    (void)term_signal;
+    (void)killed;
+}
+
+int plat_proc_os_cleanup(struct plat_proc_os *os)
+{
+    (void)os;
+    return 0;
 }
 
 int plat_proc_os_kill(struct plat_proc_os *os, int pid, int hard)
@@ -249,4 +283,14 @@ int plat_proc_self_path(char **out)
     rc = plat_win_wide_to_utf8(buf, out);
     ward_free(buf);
     return rc;
+}
+
+int plat_user_lookup(const char *name, uint32_t *uid, uint32_t *gid, char *home, size_t homelen)
+{
+    (void)name;
+    (void)uid;
+    (void)gid;
+    (void)home;
+    (void)homelen;
+    return WARD_ENOTSUP; /* run_as is POSIX only */
 }

@@ -87,6 +87,131 @@ WT_TEST(fake_proc_cap_and_timeout)
     plat_fake_reset();
 }
 
+/* run_as and the limits exist where plat_user_lookup does (POSIX); elsewhere the fake
+ * refuses them with WARD_ENOTSUP, like the real library. */
+static int posix_limits(void)
+{
+    uint32_t uid, gid;
+    return plat_user_lookup("root", &uid, &gid, NULL, 0) != WARD_ENOTSUP;
+}
+
+WT_TEST(fake_proc_head_tail_and_limits)
+{
+    const char *prog[] = {FAKE_ABS "/usr/bin/python3", "/var/lib/ward/scripts/x.py", NULL};
+    struct plat_fake_proc_reply rep = {.argv0 = FAKE_ABS "/usr/bin/python3",
+                                       .out = "0123456789abcdefghij",
+                                       .err = "warning: something",
+                                       .limit_exceeded = 1,
+                                       .term_signal = 24};
+    struct plat_proc_opts o = {.argv = prog,
+                               .stdout_max = 4,
+                               .stdout_tail = 3,
+                               .stderr_max = 100,
+                               .stderr_tail = 100,
+                               .kill_grace_ms = 500,
+                               .cpu_seconds = 30,
+                               .memory_bytes = 64u << 20,
+                               .cgroup_parent = "/sys/fs/cgroup/ward.slice/scripts"};
+    struct plat_proc_result r;
+    const struct plat_fake_proc_call *c;
+    int posix = posix_limits();
+    WT_OK(plat_fake_proc_expect_reply(&rep));
+    if (!posix) {
+        WT_EQ_ERR(plat_proc_run(&o, &r), WARD_ENOTSUP);
+        o.cpu_seconds = o.memory_bytes = 0;
+        o.cgroup_parent = NULL;
+    }
+    WT_OK(plat_proc_run(&o, &r));
+    /* Head "0123", tail "hij", the middle dropped, as the real library reports it. */
+    WT_EQ_STR(r.out, "0123hij");
+    WT_EQ_INT(r.out_head_len, 4);
+    WT_EQ_INT(r.out_total, 20);
+    WT_EQ_INT(r.out_dropped, 13);
+    WT_EQ_INT(r.out_truncated, 1);
+    WT_EQ_STR(r.err, "warning: something");
+    WT_EQ_INT(r.err_head_len, 18);
+    WT_EQ_INT(r.err_dropped, 0);
+    WT_EQ_INT(r.err_truncated, 0);
+    WT_EQ_INT(r.limit_exceeded, 1);
+    WT_EQ_INT(r.term_signal, 24);
+    WT_EQ_STR(r.limits_mechanism, posix ? "cgroup" : "none"); /* derived from the options */
+    plat_proc_result_release(&r);
+    if (!posix) {
+        plat_fake_reset();
+        return;
+    }
+
+    c = plat_fake_proc_call_get(0);
+    WT_ASSERT(c != NULL);
+    WT_EQ_INT(c->stdout_max, 4);
+    WT_EQ_INT(c->stdout_tail, 3);
+    WT_EQ_INT(c->stderr_max, 100);
+    WT_EQ_INT(c->stderr_tail, 100);
+    WT_EQ_INT(c->kill_grace_ms, 500);
+    WT_EQ_INT(c->cpu_seconds, 30);
+    WT_EQ_INT(c->memory_bytes, 64u << 20);
+    WT_EQ_STR(c->cgroup_parent, "/sys/fs/cgroup/ward.slice/scripts");
+    WT_EQ_INT(c->run_as, 0);
+
+    /* Mechanisms when not scripted: rlimit without a cgroup parent, none without limits;
+     * a scripted one wins. */
+    o.cgroup_parent = NULL;
+    rep.limit_exceeded = 0;
+    WT_OK(plat_fake_proc_expect_reply(&rep));
+    WT_OK(plat_proc_run(&o, &r));
+    WT_EQ_STR(r.limits_mechanism, "rlimit");
+    WT_EQ_INT(r.limit_exceeded, 0);
+    plat_proc_result_release(&r);
+    o.cpu_seconds = o.memory_bytes = 0;
+    o.stdout_tail = 0;
+    WT_OK(plat_fake_proc_expect_reply(&rep));
+    WT_OK(plat_proc_run(&o, &r));
+    WT_EQ_STR(r.limits_mechanism, "none");
+    WT_EQ_STR(r.out, "0123");
+    WT_EQ_INT(r.out_head_len, 4);
+    WT_EQ_INT(r.out_dropped, 16);
+    plat_proc_result_release(&r);
+    rep.limits_mechanism = "rlimit";
+    WT_OK(plat_fake_proc_expect_reply(&rep));
+    WT_OK(plat_proc_run(&o, &r));
+    WT_EQ_STR(r.limits_mechanism, "rlimit");
+    plat_proc_result_release(&r);
+    plat_fake_reset();
+}
+
+WT_TEST(fake_proc_run_as_recorded)
+{
+    const char *prog[] = {FAKE_ABS "/bin/sh", NULL};
+    struct plat_proc_opts o = {.argv = prog, .run_as = 1, .uid = 65534, .gid = 65533};
+    struct plat_proc_result r;
+    const struct plat_fake_proc_call *c;
+    int posix = posix_limits();
+    WT_OK(plat_fake_proc_expect(FAKE_ABS "/bin/sh", 0, "ok"));
+    if (!posix) {
+        /* Same refusal as the real library; recorded nothing. */
+        WT_EQ_ERR(plat_proc_run(&o, &r), WARD_ENOTSUP);
+        WT_EQ_INT(plat_fake_proc_call_count(), 0);
+        plat_fake_reset();
+        return;
+    }
+    WT_OK(plat_proc_run(&o, &r));
+    WT_EQ_STR(r.limits_mechanism, "none");
+    plat_proc_result_release(&r);
+    c = plat_fake_proc_call_get(0);
+    WT_EQ_INT(c->run_as, 1);
+    WT_EQ_INT(c->uid, 65534);
+    WT_EQ_INT(c->gid, 65533);
+    WT_ASSERT(c->cgroup_parent == NULL);
+    /* The real option rules: bad ids and a relative cgroup parent are refused. */
+    o.uid = UINT32_MAX;
+    WT_EQ_ERR(plat_proc_run(&o, &r), WARD_EINVAL);
+    o.uid = 1;
+    o.cgroup_parent = "relative/cg";
+    WT_EQ_ERR(plat_proc_run(&o, &r), WARD_EPATH);
+    WT_EQ_INT(plat_fake_proc_call_count(), 1);
+    plat_fake_reset();
+}
+
 static void count_cb(struct plat_proc *p, struct plat_proc_result *res, void *ctx)
 {
     (void)p;

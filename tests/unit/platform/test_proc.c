@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Portable tests of platform/proc.h using proc_child (a helper built next to this test):
- * exit codes, capture and caps, stdin, environment scrubbing, timeouts, spawn errors, and
- * the async API's exactly-once callback. POSIX-only cases are in test_proc_linux.c.
+ * exit codes, capture and caps, head + tail capture, stdin, environment scrubbing,
+ * timeouts, spawn errors, and the async API's exactly-once callback. POSIX-only cases
+ * (run_as, resource limits, cgroups, user lookup) are in test_proc_linux.c.
  */
 #include "wtest.h"
 
@@ -111,6 +112,127 @@ WT_TEST(proc_output_cap_truncates)
         WT_EQ_INT(r.out_truncated, 0);
         plat_proc_result_release(&r);
     }
+}
+
+/* Byte i of proc_child's seq: output (the same function as in proc_child.c). */
+static char pattern(uint64_t i)
+{
+    static const char chars[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXY";
+    return chars[i % 61];
+}
+
+/* out[from, from + n) must be the seq: stream's bytes starting at stream offset `at`. */
+static void check_seq(const char *out, size_t from, size_t n, uint64_t at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (out[from + i] != pattern(at + i))
+            wt_fail(__FILE__, __LINE__, "byte %zu: '%c', stream offset %llu wants '%c'", from + i,
+                    out[from + i], (unsigned long long)(at + i), pattern(at + i));
+}
+
+WT_TEST(proc_head_tail_capture)
+{
+    const uint64_t total = 10 * 1024 * 1024;
+    const size_t head = 100000, tail = 50000;
+    struct plat_proc_opts o = {
+        .stdout_max = head, .stdout_tail = tail, .stderr_max = 1000, .stderr_tail = 2000};
+    struct plat_proc_result r;
+    const char *a[] = {"seq:10485760", "seqerr:300000", NULL};
+    uv_rusage_t before, after;
+    WT_ASSERT(uv_getrusage(&before) == 0);
+    run_child(a, &o, &r);
+    WT_ASSERT(uv_getrusage(&after) == 0);
+    WT_EQ_INT(r.exit_status, 0);
+    WT_EQ_INT(r.out_total, total);
+    WT_EQ_INT(r.out_head_len, head);
+    WT_EQ_INT(r.out_len, head + tail);
+    WT_EQ_INT(r.out_dropped, total - head - tail);
+    WT_EQ_INT(r.out_truncated, 1);
+    WT_EQ_INT(strlen(r.out), head + tail);
+    check_seq(r.out, 0, head, 0);
+    check_seq(r.out, head, tail, total - tail);
+    WT_EQ_INT(r.err_total, 300000);
+    WT_EQ_INT(r.err_head_len, 1000);
+    WT_EQ_INT(r.err_len, 3000);
+    WT_EQ_INT(r.err_dropped, 300000 - 3000);
+    WT_EQ_INT(r.err_truncated, 1);
+    check_seq(r.err, 0, 1000, 0);
+    check_seq(r.err, 1000, 2000, 300000 - 2000);
+    WT_EQ_STR(r.limits_mechanism, "none");
+    WT_EQ_INT(r.limit_exceeded, 0);
+    /* 10 MB went through us; what we kept is 150 kB plus a 64 kB read buffer. The peak RSS
+     * (kB on every OS libuv supports) would have grown by at least the 10 MB otherwise. */
+    WT_ASSERT(after.ru_maxrss - before.ru_maxrss < 4096);
+    plat_proc_result_release(&r);
+}
+
+WT_TEST(proc_head_tail_partial_and_off)
+{
+    struct plat_proc_opts o = {.stdout_max = 1000, .stdout_tail = 1000};
+    struct plat_proc_result r;
+    const char *fits[] = {"seq:1500", NULL};
+    const char *small[] = {"seq:10", NULL};
+    const char *flood[] = {"seq:5000", NULL};
+    /* Between head and head + tail: nothing dropped, out is the whole stream. */
+    run_child(fits, &o, &r);
+    WT_EQ_INT(r.out_len, 1500);
+    WT_EQ_INT(r.out_head_len, 1000);
+    WT_EQ_INT(r.out_total, 1500);
+    WT_EQ_INT(r.out_dropped, 0);
+    WT_EQ_INT(r.out_truncated, 0);
+    check_seq(r.out, 0, 1500, 0);
+    plat_proc_result_release(&r);
+    /* Within the head: no tail at all. */
+    run_child(small, &o, &r);
+    WT_EQ_INT(r.out_len, 10);
+    WT_EQ_INT(r.out_head_len, 10);
+    WT_EQ_INT(r.out_dropped, 0);
+    plat_proc_result_release(&r);
+    /* No tail asked for: today's head-only capture, now with counters. */
+    o.stdout_tail = 0;
+    run_child(flood, &o, &r);
+    WT_EQ_INT(r.out_len, 1000);
+    WT_EQ_INT(r.out_head_len, 1000);
+    WT_EQ_INT(r.out_total, 5000);
+    WT_EQ_INT(r.out_dropped, 4000);
+    WT_EQ_INT(r.out_truncated, 1);
+    check_seq(r.out, 0, 1000, 0);
+    WT_EQ_INT(r.err_total, 0);
+    WT_EQ_INT(r.err_head_len, 0);
+    plat_proc_result_release(&r);
+    /* A tail smaller than one read wraps the ring on every read. */
+    o.stdout_tail = 7;
+    run_child(flood, &o, &r);
+    WT_EQ_INT(r.out_len, 1007);
+    check_seq(r.out, 1000, 7, 5000 - 7);
+    WT_EQ_INT(r.out_dropped, 5000 - 1007);
+    plat_proc_result_release(&r);
+}
+
+WT_TEST(proc_run_as_and_limits_where_unsupported)
+{
+    /* POSIX cases are in test_proc_linux.c; where the OS has no user lookup (Windows),
+     * run_as and the limits are refused outright, before anything runs. */
+    const char *argv[] = {child_path(), "exit:0", NULL};
+    struct plat_proc_opts o = {.argv = argv};
+    struct plat_proc_result r;
+    uint32_t uid, gid;
+    if (plat_user_lookup("root", &uid, &gid, NULL, 0) != WARD_ENOTSUP) {
+        printf("skip: this OS supports run_as (see test_proc_linux.c)\n");
+        return;
+    }
+    o.run_as = 1;
+    WT_EQ_ERR(plat_proc_run(&o, &r), WARD_ENOTSUP);
+    o.run_as = 0;
+    o.cpu_seconds = 1;
+    WT_EQ_ERR(plat_proc_run(&o, &r), WARD_ENOTSUP);
+    o.cpu_seconds = 0;
+    o.memory_bytes = 1 << 20;
+    WT_EQ_ERR(plat_proc_run(&o, &r), WARD_ENOTSUP);
+    o.memory_bytes = 0;
+    WT_OK(plat_proc_run(&o, &r));
+    WT_EQ_STR(r.limits_mechanism, "none");
+    plat_proc_result_release(&r);
 }
 
 WT_TEST(proc_stdin_passed)
