@@ -5,7 +5,7 @@
  * once a connection has warmed up), limits checked as bytes arrive, gzip request bodies
  * inflated with the cap on the decoded size, dispatch to the application, and response
  * serialization (status line, headers, optional gzip) into the connection's output
- * buffer. It knows nothing of sockets or TLS.
+ * buffer. A file body is left to the transport (conn.h). It knows nothing of sockets or TLS.
  */
 #define WARD_LOG_TAG "srv-http"
 
@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "ward/alloc.h"
 #include "ward/error.h"
@@ -40,6 +41,8 @@ static const char *reason(int status)
         return "Accepted";
     case 204:
         return "No Content";
+    case 206:
+        return "Partial Content";
     case 304:
         return "Not Modified";
     case 400:
@@ -62,6 +65,8 @@ static const char *reason(int status)
         return "Content Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
     case 422:
         return "Unprocessable Content";
     case 429:
@@ -157,6 +162,7 @@ void srv_conn_init(struct srv_conn *c, struct srv_conn_env *env, const struct sr
     c->ops = ops;
     c->io = io;
     c->req.conn = c;
+    c->file_fd = -1;
     http_parser_init(&c->parser, HTTP_REQUEST);
     c->parser.data = c;
     ward_buf_init(&c->in, SRV_CONN_IN_HIGH + 64 * 1024);
@@ -178,6 +184,9 @@ void srv_conn_release(struct srv_conn *c)
     if (c->inflate_ready)
         inflateEnd(&c->inflate);
     c->inflate_ready = 0;
+    if (c->file_fd >= 0)
+        close(c->file_fd);
+    c->file_fd = -1;
 }
 
 /* ---- parser callbacks --------------------------------------------------------------- */
@@ -628,10 +637,11 @@ static int gzip_body(struct srv_conn_env *env, const void *body, size_t len)
     return 0;
 }
 
-/* Serializes a complete response into c->out (all or nothing). */
+/* Serializes a complete response into c->out (all or nothing). With streamed, body is
+ * NULL and len only announced: the transport sends the bytes (a file body). */
 static int build_response(struct srv_conn *c, int status, const char *ctype, const void *body,
                           size_t len, const struct srv_header *extra, size_t n_extra,
-                          int keep_alive)
+                          int keep_alive, int streamed)
 {
     struct srv_req *r = &c->req;
     char line[HEAD_LINE_MAX];
@@ -639,14 +649,15 @@ static int build_response(struct srv_conn *c, int status, const char *ctype, con
     int nobody = status < 200 || status == 204 || status == 304;
     int gz = 0, n, rc = 0;
 
-    if (status < 200 || status > 599 || (ctype && !header_ok(ctype, 0)) || (len && !body))
+    if (status < 200 || status > 599 || (ctype && !header_ok(ctype, 0)) ||
+        (len && !body && !streamed))
         return WARD_EINVAL;
     for (size_t i = 0; i < n_extra; i++)
         if (!header_ok(extra[i].name, 1) || !header_ok(extra[i].value, 0))
             return WARD_EINVAL;
     if (nobody)
         len = 0;
-    if (!nobody && r->accept_gzip && len > SRV_HTTP_GZIP_MIN_BYTES &&
+    if (!nobody && !streamed && r->accept_gzip && len > SRV_HTTP_GZIP_MIN_BYTES &&
         gzip_body(c->env, body, len) == 0) {
         gz = 1;
         body = c->env->zbuf.data;
@@ -666,7 +677,8 @@ static int build_response(struct srv_conn *c, int status, const char *ctype, con
             goto out;
         if (gz && (rc = ward_buf_append_str(&c->out, "Content-Encoding: gzip\r\n")))
             goto out;
-        if (r->accept_gzip && (rc = ward_buf_append_str(&c->out, "Vary: Accept-Encoding\r\n")))
+        if (!streamed && r->accept_gzip &&
+            (rc = ward_buf_append_str(&c->out, "Vary: Accept-Encoding\r\n")))
             goto out;
     }
     if (!keep_alive)
@@ -683,7 +695,7 @@ static int build_response(struct srv_conn *c, int status, const char *ctype, con
             goto out;
     if ((rc = ward_buf_append(&c->out, "\r\n", 2)))
         goto out;
-    if (!r->is_head && len)
+    if (!r->is_head && len && !streamed)
         rc = ward_buf_append(&c->out, body, len);
 out:
     if (rc) {
@@ -702,7 +714,7 @@ static void engine_error(struct srv_conn *c, int status)
     int n = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code,
                      message);
     if (build_response(c, status, "application/json", body, (size_t)n, &retry,
-                       status == 503 ? 1 : 0, 0))
+                       status == 503 ? 1 : 0, 0, 0))
         WARD_LOG_WARN_ERR(WARD_ENOMEM, "could not queue a %d response", status);
 }
 
@@ -734,7 +746,7 @@ void srv_conn_fail(struct srv_conn *c, int status)
 static int can_parse(const struct srv_conn *c)
 {
     return c->phase != SRV_PHASE_CLOSING && c->req.state == SRV_REQ_NONE && !c->out_blocked &&
-           !c->dead;
+           !c->dead && c->file_fd < 0;
 }
 
 static void dispatch(struct srv_conn *c)
@@ -956,7 +968,7 @@ int srv_req_respond(struct srv_req *r, int status, const char *content_type, con
     if (r->state != SRV_REQ_HELD)
         return WARD_ECLOSED;
     keep = r->keep_alive && !c->env->draining;
-    rc = build_response(c, status, content_type, body, len, extra, n_extra, keep);
+    rc = build_response(c, status, content_type, body, len, extra, n_extra, keep, 0);
     if (rc == WARD_EINVAL) {
         WARD_LOG_ERR(rc, "%s %s: invalid response (status %d or a header)", srv_req_method(r),
                      srv_req_path(r), status);
@@ -972,6 +984,66 @@ int srv_req_respond(struct srv_req *r, int status, const char *content_type, con
         c->ops->sync(c);
     }
     return rc;
+}
+
+int srv_req_respond_file(struct srv_req *r, int status, const char *content_type, int fd,
+                         uint64_t offset, uint64_t len, const struct srv_header *extra,
+                         size_t n_extra)
+{
+    struct srv_conn *c;
+    int rc, keep;
+
+    if (!r || fd < 0) {
+        if (fd >= 0)
+            close(fd);
+        return WARD_EINVAL;
+    }
+    c = r->conn;
+    if (r->state != SRV_REQ_HELD || len > SIZE_MAX / 2) {
+        close(fd);
+        /* A zombie is released (and a request in no state refused) as srv_req_respond does. */
+        return r->state == SRV_REQ_HELD ? srv_req_respond_error(r, 500, "internal", "too large")
+                                        : srv_req_respond(r, 500, NULL, NULL, 0, NULL, 0);
+    }
+    keep = r->keep_alive && !c->env->draining;
+    rc = build_response(c, status, content_type, NULL, (size_t)len, extra, n_extra, keep, 1);
+    if (rc == 0 && !r->is_head && len > 0 && status >= 200 && status != 204 && status != 304) {
+        c->file_fd = fd;
+        c->file_off = offset;
+        c->file_left = len;
+        fd = -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    if (rc == WARD_EINVAL) {
+        WARD_LOG_ERR(rc, "%s %s: invalid response (status %d or a header)", srv_req_method(r),
+                     srv_req_path(r), status);
+        engine_error(c, 500);
+        keep = 0;
+    } else if (rc) {
+        WARD_LOG_ERR(rc, "%s: response not queued; closing", c->peer_addr);
+        keep = 0;
+    }
+    finish_request(c, keep);
+    if (!c->in_process && !c->dead) {
+        process(c);
+        c->ops->sync(c);
+    }
+    return rc;
+}
+
+void srv_conn_file_done(struct srv_conn *c, int ok)
+{
+    if (c->file_fd >= 0)
+        close(c->file_fd);
+    c->file_fd = -1;
+    c->file_left = 0;
+    if (!ok) {
+        c->phase = SRV_PHASE_CLOSING;
+        c->want_close = 1;
+        return;
+    }
+    srv_conn_resume(c); /* pipelined requests waited for the body */
 }
 
 static int dump_cb(const char *buffer, size_t size, void *data)

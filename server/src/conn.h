@@ -8,6 +8,11 @@
  * One request at a time per connection: when a request is complete the parser is paused
  * and the request goes to the handler; pipelined bytes behind it wait in `in` until the
  * response has been queued, so responses always leave in request order.
+ *
+ * A file body (srv_req_respond_file) is not copied into `out`: after the response head is
+ * queued, the connection holds the open file (file_fd, file_off, file_left) and parses no
+ * further request until the transport has read and sent it all and called
+ * srv_conn_file_done(). A transport without file support (the fuzzer) never sees one.
  */
 #ifndef SERVER_CONN_H
 #define SERVER_CONN_H
@@ -108,6 +113,9 @@ struct srv_conn {
     int dead;           /* transport gone */
     int want_close;     /* close once out is flushed */
     unsigned long nreq; /* requests dispatched (restarts the idle timer) */
+    int file_fd;        /* file body still to send after out; -1 none */
+    uint64_t file_off;  /* next byte of it to read */
+    uint64_t file_left; /* bytes of it not yet read */
     X509 *peer_cert;    /* borrowed from the TLS session */
     char peer_addr[64]; /* set by the transport */
 };
@@ -131,6 +139,9 @@ int srv_conn_dead(struct srv_conn *c);
 /* Engine shutdown: a held request is answered 503 and aborted; an idle connection moves to
  * CLOSING. */
 void srv_conn_drain(struct srv_conn *c);
+/* The transport sent the whole file body (ok) or gave up on it (!ok: the connection is
+ * closing anyway): closes the file and lets the next request through. */
+void srv_conn_file_done(struct srv_conn *c, int ok);
 /* Engine-side error response (JSON error body) and close. */
 void srv_conn_fail(struct srv_conn *c, int status);
 

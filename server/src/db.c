@@ -125,6 +125,18 @@ static const struct ward_migration migrations[] = {
         "  results TEXT NOT NULL,"
         "  PRIMARY KEY (device_id, baseline_id));"
         "CREATE INDEX compliance_baseline ON compliance(baseline_id);"},
+    /* Files agents download (server/src/files.c): content-addressed copies under
+     * <data>/files/<sha256>. commands.result_at: when the latest result was stored, as
+     * non-final results (accepted, running) may be replaced by later ones; finished_at is
+     * set only by a final one. commands.status has no CHECK constraint, so the new
+     * statuses need no table rebuild. */
+    {4, "CREATE TABLE files ("
+        "  sha256 TEXT PRIMARY KEY,"
+        "  length INTEGER NOT NULL,"
+        "  name TEXT,"
+        "  added_at INTEGER NOT NULL);"
+        "ALTER TABLE commands ADD COLUMN result_at INTEGER;"
+        "UPDATE commands SET result_at = finished_at WHERE result IS NOT NULL;"},
 };
 
 int srv_db_open(const char *path, struct ward_store **out)

@@ -13,6 +13,7 @@
 
 #include "server/app.h"
 #include "server/baselines.h"
+#include "server/commands.h"
 #include "server/inventory.h"
 #include "server/pki.h"
 #include "ward/alloc.h"
@@ -451,29 +452,28 @@ out:
     return rc;
 }
 
-static int is_final_status(const char *s)
-{
-    return strcmp(s, "succeeded") == 0 || strcmp(s, "failed") == 0 || strcmp(s, "rejected") == 0 ||
-           strcmp(s, "interrupted") == 0;
-}
-
-/* Stores one result: 0 when stored now or before (never overwritten), WARD_ENOENT when the
- * command is not this device's, WARD_EINVAL when the entry is malformed. */
+/* Stores one result: 0 when stored now, or when the command already holds a final result
+ * or this very result (acknowledged again, not overwritten), WARD_ENOENT when the command
+ * is not this device's, WARD_EINVAL when the entry is malformed. A non-final result
+ * (accepted, running) replaces a queued, delivered or non-final state; a final one
+ * replaces anything but a final one (server/commands.h). */
 static int store_result(struct srv_app *app, const char *device_id, json_t *res,
                         const char **command_id)
 {
-    const char *status = NULL, *cur;
+    const char *status = NULL;
     sqlite3_stmt *st = NULL;
-    char *text = NULL;
-    int rc;
+    char *text = NULL, *cur = NULL, *cur_result = NULL;
+    int64_t now = srv_now();
+    int rc, final;
 
     *command_id = NULL;
     if (ward_json_get_str(res, NULL, "command_id", WARD_JSON_REQUIRED, command_id, NULL) != 0 ||
         ward_json_get_str(res, NULL, "status", WARD_JSON_REQUIRED, &status, NULL) != 0 ||
-        !is_final_status(status))
+        !srv_result_status_known(status))
         return WARD_EINVAL;
+    final = srv_result_status_final(status);
     rc = ward_store_prepare(app->store,
-                            "SELECT status FROM commands WHERE command_id = ?1 AND"
+                            "SELECT status, result FROM commands WHERE command_id = ?1 AND"
                             " device_id = ?2",
                             &st);
     if (rc != 0)
@@ -485,34 +485,48 @@ static int store_result(struct srv_app *app, const char *device_id, json_t *res,
         sqlite3_finalize(st);
         return rc == 0 ? WARD_ENOENT : rc;
     }
-    cur = col_text(st, 0);
-    if (is_final_status(cur)) {
-        sqlite3_finalize(st); /* already stored: acknowledged again, not overwritten */
-        return 0;
-    }
+    cur = ward_strdup(col_text(st, 0));
+    rc = cur ? 0 : WARD_ENOMEM;
+    if (rc == 0 && col_text(st, 1) && !(cur_result = ward_strdup(col_text(st, 1))))
+        rc = WARD_ENOMEM;
     sqlite3_finalize(st);
     st = NULL;
+    if (rc != 0)
+        goto out;
+    if (!srv_result_may_replace(cur, status)) {
+        rc = 0; /* a final result is kept: acknowledged again, not overwritten */
+        goto out;
+    }
     if ((rc = ward_json_dumps(res, WARD_JSON_SORT_KEYS, &text, NULL)) != 0)
-        return rc;
+        goto out;
+    if (cur_result && strcmp(cur_result, text) == 0) {
+        rc = 0; /* the same progress report again (its acknowledgement was lost) */
+        goto out;
+    }
     rc = ward_store_prepare(app->store,
-                            "UPDATE commands SET status = ?3, finished_at = ?4, result = ?5"
+                            "UPDATE commands SET status = ?3, result = ?4, result_at = ?5,"
+                            " finished_at = CASE WHEN ?6 THEN ?5 ELSE NULL END"
                             " WHERE command_id = ?1 AND device_id = ?2",
                             &st);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, *command_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, device_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 3, status, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, srv_now());
-        sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 5, now);
+        sqlite3_bind_int(st, 6, final);
         rc = ward_store_step(app->store, st);
     }
     sqlite3_finalize(st);
-    ward_free(text);
     if (rc == 0) {
         char detail[96];
         snprintf(detail, sizeof(detail), "%s %s", *command_id, status);
         rc = srv_event(app, "command_result", device_id, NULL, detail);
     }
+out:
+    ward_free(text);
+    ward_free(cur);
+    ward_free(cur_result);
     return rc;
 }
 

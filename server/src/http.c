@@ -6,9 +6,12 @@
  * response bytes go through SSL_write into the write BIO, which is flushed to the socket
  * with uv_try_write and, for whatever the kernel did not take, one uv_write. The single
  * timer per connection enforces the handshake, slow-request and keep-alive idle limits
- * according to the connection's phase. Closing is graceful where it can be: TLS
- * close_notify, then a write shutdown and a short lingering read so that a final error
- * response is not destroyed by a reset.
+ * according to the connection's phase. A file body (srv_req_respond_file) is read in
+ * FILE_CHUNK pieces with uv_fs_read on the thread pool, each one started only while the
+ * socket backlog is below WRITE_LOW, so a download moves at the peer's pace with a bounded
+ * amount in memory; the timer then watches for a stalled peer. Closing is graceful where
+ * it can be: TLS close_notify, then a write shutdown and a short lingering read so that a
+ * final error response is not destroyed by a reset.
  */
 #define WARD_LOG_TAG "srv-http"
 
@@ -33,8 +36,9 @@
 #define WRITE_LOW ((size_t)256 * 1024)
 #define OUT_KEEP_MAX ((size_t)256 * 1024)
 #define LINGER_MS 1000u
+#define FILE_CHUNK ((size_t)64 * 1024)
 
-enum timer_kind { TK_NONE, TK_HANDSHAKE, TK_IDLE, TK_REQUEST, TK_CLOSING, TK_LINGER };
+enum timer_kind { TK_NONE, TK_HANDSHAKE, TK_IDLE, TK_REQUEST, TK_CLOSING, TK_LINGER, TK_SEND };
 
 struct srv_tconn {
     uv_tcp_t tcp;
@@ -45,7 +49,10 @@ struct srv_tconn {
     BIO *rbio, *wbio; /* owned by ssl */
     struct srv_conn conn;
     struct srv_tconn *prev, *next;
-    int handles; /* uv handles not yet through their close callback */
+    uv_fs_t fsreq; /* a file body read in flight (fs_busy) */
+    char *fbuf;    /* FILE_CHUNK bytes while a file body is being sent */
+    int fs_busy;
+    int handles; /* uv handles not yet through their close callback, plus fs_busy */
     int closing; /* uv_close called */
     int handshake_done;
     int reading;
@@ -117,19 +124,25 @@ static void tconn_free(struct srv_tconn *t)
         t->next->prev = t->prev;
     SSL_free(t->ssl);
     srv_conn_release(&t->conn);
+    ward_free(t->fbuf);
     ward_free(t);
     h->nconns--;
     maybe_done(h);
 }
 
-static void on_tconn_close(uv_handle_t *hd)
+/* One handle closed or the file read finished: the last one frees the connection. */
+static void tconn_unref(struct srv_tconn *t)
 {
-    struct srv_tconn *t = hd->data;
     if (--t->handles > 0)
         return;
     if (t->conn.req.state == SRV_REQ_ZOMBIE)
         return; /* the application still holds the request: tconn_release frees */
     tconn_free(t);
+}
+
+static void on_tconn_close(uv_handle_t *hd)
+{
+    tconn_unref(hd->data);
 }
 
 static void tconn_release(struct srv_conn *c)
@@ -160,6 +173,8 @@ static void on_timer(uv_timer_t *tm)
         WARD_DEBUG("%s: request not complete in time; closing", t->conn.peer_addr);
     else if (t->timer_kind == TK_HANDSHAKE)
         WARD_DEBUG("%s: TLS handshake not complete in time; closing", t->conn.peer_addr);
+    else if (t->timer_kind == TK_SEND)
+        WARD_DEBUG("%s: peer took no file body bytes in time; closing", t->conn.peer_addr);
     tconn_close(t);
 }
 
@@ -181,6 +196,12 @@ static void update_timer(struct srv_tconn *t)
 
     if (t->lingering || !t->handshake_done)
         return; /* their own timers */
+    if (t->conn.file_fd >= 0) {
+        /* Re-armed at each chunk sent (file_read_done): a stalled peer is dropped. */
+        if (t->timer_kind != TK_SEND)
+            arm(t, TK_SEND, o->idle_timeout_ms);
+        return;
+    }
     switch (t->conn.phase) {
     case SRV_PHASE_IDLE:
         k = TK_IDLE;
@@ -206,6 +227,7 @@ static void update_timer(struct srv_tconn *t)
 /* ---- writing ------------------------------------------------------------------------- */
 
 static void begin_linger(struct srv_tconn *t);
+static void file_pump(struct srv_tconn *t);
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -228,6 +250,8 @@ static void on_write(uv_write_t *req, int status)
     }
     if (t->tls_shutdown && t->writes == 0)
         begin_linger(t);
+    else
+        file_pump(t);
 }
 
 /* Sends what the write BIO holds. Returns -1 if the connection was closed. */
@@ -346,7 +370,7 @@ static void tconn_sync(struct srv_conn *c)
         ward_buf_release(&c->out);
     else
         ward_buf_reset(&c->out);
-    if (c->phase == SRV_PHASE_CLOSING && !t->tls_shutdown) {
+    if (c->phase == SRV_PHASE_CLOSING && !t->tls_shutdown && c->file_fd < 0) {
         t->tls_shutdown = 1;
         (void)SSL_shutdown(t->ssl); /* queues close_notify; the peer's is not awaited */
         ERR_clear_error();
@@ -363,6 +387,91 @@ static void tconn_sync(struct srv_conn *c)
     /* A response released a paused connection: decrypted input may be waiting. */
     if (!t->pumping && srv_conn_wants_input(c) && SSL_pending(t->ssl) + BIO_pending(t->rbio) > 0)
         tconn_pump(t);
+    file_pump(t);
+}
+
+/* ---- file bodies --------------------------------------------------------------------- */
+
+/* Encrypts n bytes into the write BIO. Returns -1 if the connection was closed. */
+static int tls_put(struct srv_tconn *t, const char *p, size_t n)
+{
+    size_t off = 0;
+    while (off < n) {
+        size_t chunk = n - off;
+        int w = SSL_write(t->ssl, p + off, chunk > INT_MAX ? INT_MAX : (int)chunk);
+        if (w <= 0) {
+            log_tls_errors(t, "SSL_write");
+            tconn_close(t);
+            return -1;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+static void file_read_done(uv_fs_t *req)
+{
+    struct srv_tconn *t = req->data;
+    struct srv_conn *c = &t->conn;
+    ssize_t n = req->result;
+
+    uv_fs_req_cleanup(req);
+    t->fs_busy = 0;
+    if (t->closing) {
+        tconn_unref(t);
+        return;
+    }
+    t->handles--; /* the uv handles are open: never the last reference here */
+    if (n <= 0 || (uint64_t)n > c->file_left) {
+        WARD_WARN("%s: file body: %s with %llu bytes left; closing", c->peer_addr,
+                  n < 0 ? uv_strerror((int)n) : "file shorter than announced",
+                  (unsigned long long)c->file_left);
+        srv_conn_file_done(c, 0);
+        tconn_close(t);
+        return;
+    }
+    if (tls_put(t, t->fbuf, (size_t)n))
+        return;
+    c->file_off += (uint64_t)n;
+    c->file_left -= (uint64_t)n;
+    if (flush_wbio(t))
+        return;
+    arm(t, TK_SEND, t->h->env.o.idle_timeout_ms); /* progress */
+    if (c->file_left == 0) {
+        ward_free(t->fbuf);
+        t->fbuf = NULL;
+        srv_conn_file_done(c, 1); /* resumes: the next request, timers, a final shutdown */
+        return;
+    }
+    file_pump(t);
+}
+
+/* Starts reading the next chunk of a file body when the socket has room for it. */
+static void file_pump(struct srv_tconn *t)
+{
+    struct srv_conn *c = &t->conn;
+    uv_buf_t b;
+    size_t n;
+    int rc;
+
+    if (c->file_fd < 0 || t->fs_busy || t->closing || t->lingering || t->backlog >= WRITE_LOW)
+        return;
+    if (!t->fbuf && !(t->fbuf = ward_malloc(FILE_CHUNK))) {
+        WARD_LOG_ERR(WARD_ENOMEM, "%s: no memory for a file body; closing", c->peer_addr);
+        tconn_close(t);
+        return;
+    }
+    n = c->file_left < FILE_CHUNK ? (size_t)c->file_left : FILE_CHUNK;
+    b = uv_buf_init(t->fbuf, (unsigned)n);
+    t->fsreq.data = t;
+    rc = uv_fs_read(t->h->loop, &t->fsreq, c->file_fd, &b, 1, (int64_t)c->file_off, file_read_done);
+    if (rc < 0) {
+        WARD_WARN("%s: file body: %s; closing", c->peer_addr, uv_strerror(rc));
+        tconn_close(t);
+        return;
+    }
+    t->fs_busy = 1;
+    t->handles++;
 }
 
 /* ---- reading ------------------------------------------------------------------------- */

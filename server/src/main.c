@@ -17,6 +17,8 @@
 
 #include "server/app.h"
 #include "server/baselines.h"
+#include "server/commands.h"
+#include "server/files.h"
 #include "server/inventory.h"
 #include "server/serve.h"
 #include "ward/alloc.h"
@@ -52,7 +54,17 @@ static void usage(FILE *f)
             "  devices list\n"
             "  device show DEVICE | device revoke DEVICE\n"
             "  command send DEVICE TYPE [--param KEY=VALUE]... [--ttl DUR]\n"
-            "  commands list [DEVICE]\n"
+            "  command send DEVICE lock | selective-wipe\n"
+            "  command send DEVICE reboot|shutdown [--grace S] [--deadline ISO]\n"
+            "               [--deferrals N] [--message TEXT]\n"
+            "  command send DEVICE script FILE [--interpreter PATH] [--user U] [--timeout S]\n"
+            "               [--arg A]...\n"
+            "  command send DEVICE package install|remove|upgrade NAME...\n"
+            "  command send DEVICE package-file FILE\n"
+            "  command send DEVICE os-update [--security] [--reboot]\n"
+            "  command send DEVICE full-wipe [--device PATH]... [--allow-overwrite]\n"
+            "  commands list [DEVICE] | commands show ID\n"
+            "  file add PATH | files\n"
             "  wake DEVICE\n"
             "  inventory show DEVICE [--section S]\n"
             "  inventory find [--package NAME [--version-lt|--version-le|--version-gt|\n"
@@ -62,6 +74,8 @@ static void usage(FILE *f)
             "  baseline assign|unassign ID DEVICE|--all\n"
             "  compliance [DEVICE]\n\n"
             "DUR is seconds or a number with s, m, h or d. DEVICE may be a unique prefix.\n"
+            "A --param VALUE that is JSON (30, true, [\"a\"]) is sent as that JSON, else as a\n"
+            "string. Every verb takes --json.\n"
             "default data directory: %s\n",
             DEFAULT_DATA_DIR);
 }
@@ -533,58 +547,305 @@ static void notify_wake(struct cli *c, const char *device_id, int verbose)
     }
 }
 
-static int verb_command(struct cli *c)
+/* --param KEY=VALUE: VALUE is taken as JSON when it is JSON (30, true, ["a","b"], {"k":1},
+ * "quoted"), else as the literal string, so typed parameters need no separate flag. */
+static json_t *param_value(const char *v)
 {
-    struct srv_app *app = NULL;
-    json_t *params = NULL, *out = NULL;
-    const char *v;
-    char *id = NULL;
-    long ttl = 0;
-    int rc = EXIT_OK;
+    json_t *j = json_loads(v, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+    return j ? j : json_string(v);
+}
 
-    if (c->argc < 1 || strcmp(c->argv[0], "send") != 0) {
-        fprintf(stderr, "usage: ward-server command send DEVICE TYPE [--param K=V]...\n");
+static int parse_int_opt(const char *verb, const char *flag, const char *v, long long *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoll(v, &end, 10);
+    if (errno || end == v || *end) {
+        fprintf(stderr, "ward-server %s: %s wants an integer, got '%s'\n", verb, flag, v);
         return EXIT_USAGE;
     }
-    c->argc--;
-    c->argv++;
-    params = json_object();
-    if (!params)
+    return EXIT_OK;
+}
+
+/* Seconds: a plain integer (0 allowed) or a duration (90, 5m, 2h). */
+static int parse_seconds_opt(const char *verb, const char *flag, const char *v, long long *out)
+{
+    long d;
+    if (strcmp(v, "0") == 0) {
+        *out = 0;
+        return EXIT_OK;
+    }
+    if (parse_duration(v, &d) == 0) {
+        *out = d;
+        return EXIT_OK;
+    }
+    return parse_int_opt(verb, flag, v, out);
+}
+
+/* Reads a whole file of at most max bytes. WARD_ETOOBIG beyond. */
+static int read_small_file(const char *path, size_t max, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct ward_buf b;
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+
+    *out = NULL;
+    if (!f)
+        return errno == ENOENT ? WARD_ENOENT : errno == EACCES ? WARD_EACCES : WARD_EIO;
+    ward_buf_init(&b, max);
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = ward_buf_append(&b, chunk, n);
+    if (rc == 0 && ferror(f))
+        rc = WARD_EIO;
+    fclose(f);
+    if (rc == 0)
+        *out = ward_buf_steal(&b, len);
+    ward_buf_release(&b);
+    return rc != 0 ? rc : *out ? 0 : WARD_ENOMEM;
+}
+
+/* `file add` for the friendly forms: *file (new) is {url, sha256, length} for params,
+ * *added (new) the whole record. */
+static int add_file_ref(struct srv_app *app, const char *path, json_t **file, json_t **added)
+{
+    int rc = srv_file_add(app, path, added);
+    *file = NULL;
+    if (rc != 0) {
+        fprintf(stderr, "ward-server: %s: %s\n", path,
+                rc == WARD_EINVAL ? "not a regular file, or empty" : ward_strerror(rc));
         return EXIT_FAIL;
+    }
+    *file =
+        json_pack("{s:O, s:O, s:O}", "url", json_object_get(*added, "url"), "sha256",
+                  json_object_get(*added, "sha256"), "length", json_object_get(*added, "length"));
+    return *file ? EXIT_OK : EXIT_FAIL;
+}
+
+static void command_send_usage(void)
+{
+    fprintf(stderr,
+            "usage: ward-server command send DEVICE TYPE [--param KEY=VALUE]... [--ttl DUR]\n"
+            "       ward-server command send DEVICE lock | selective-wipe\n"
+            "       ward-server command send DEVICE reboot|shutdown [--grace S] [--deadline ISO]\n"
+            "                   [--deferrals N] [--message TEXT]\n"
+            "       ward-server command send DEVICE script FILE [--interpreter PATH] [--user U]\n"
+            "                   [--timeout S] [--arg A]...\n"
+            "       ward-server command send DEVICE package install|remove|upgrade NAME...\n"
+            "       ward-server command send DEVICE package-file FILE\n"
+            "       ward-server command send DEVICE os-update [--security] [--reboot]\n"
+            "       ward-server command send DEVICE full-wipe [--device PATH]... "
+            "[--allow-overwrite]\n");
+}
+
+/* The friendly forms: TYPE names that are not protocol types, and reboot/shutdown with
+ * their options. Fills params and *type (static). Consumes the form's options and
+ * positional arguments (after DEVICE and the form's name); what is left must be nothing. */
+struct send_form {
+    const char *name; /* as typed */
+    const char *type; /* protocol type */
+};
+
+static const struct send_form send_forms[] = {
+    {"lock", "lock"},           {"reboot", "reboot"},
+    {"shutdown", "shutdown"},   {"script", "run_script"},
+    {"package", "package"},     {"package-file", "package"},
+    {"os-update", "os_update"}, {"selective-wipe", "selective_wipe"},
+    {"full-wipe", "full_wipe"},
+};
+
+static int build_form(struct cli *c, struct srv_app *app, const char *form, json_t *params,
+                      json_t **added)
+{
+    static const char *verb = "command send";
+    const char *v;
+    long long n;
+    json_t *arr, *file = NULL;
+    int rc;
+
+    *added = NULL;
+    if (strcmp(form, "reboot") == 0 || strcmp(form, "shutdown") == 0) {
+        if (take_opt(c, "--grace", &v)) {
+            if (parse_seconds_opt(verb, "--grace", v, &n) != EXIT_OK)
+                return EXIT_USAGE;
+            json_object_set_new(params, "grace_seconds", json_integer(n));
+        }
+        if (take_opt(c, "--deadline", &v))
+            json_object_set_new(params, "deadline", json_string(v));
+        if (take_opt(c, "--deferrals", &v)) {
+            if (parse_int_opt(verb, "--deferrals", v, &n) != EXIT_OK)
+                return EXIT_USAGE;
+            json_object_set_new(params, "deferrals", json_integer(n));
+        }
+        if (take_opt(c, "--message", &v))
+            json_object_set_new(params, "message", json_string(v));
+        return EXIT_OK;
+    }
+    if (strcmp(form, "script") == 0) {
+        const char *interp = "/bin/sh";
+        char *text = NULL;
+        size_t len = 0;
+        take_opt(c, "--interpreter", &interp);
+        json_object_set_new(params, "interpreter", json_string(interp));
+        if (take_opt(c, "--user", &v))
+            json_object_set_new(params, "user", json_string(v));
+        if (take_opt(c, "--timeout", &v)) {
+            if (parse_seconds_opt(verb, "--timeout", v, &n) != EXIT_OK)
+                return EXIT_USAGE;
+            json_object_set_new(params, "timeout", json_integer(n));
+        }
+        if (take_opt(c, "--arg", &v)) {
+            arr = json_array();
+            do
+                json_array_append_new(arr, json_string(v));
+            while (take_opt(c, "--arg", &v));
+            json_object_set_new(params, "args", arr);
+        }
+        if (no_leftover_flags(c, verb) != EXIT_OK || c->argc != 1) {
+            command_send_usage();
+            return EXIT_USAGE;
+        }
+        /* Inline when small enough and valid UTF-8 text; otherwise a file. */
+        rc = read_small_file(c->argv[0], SRV_SCRIPT_INLINE_MAX, &text, &len);
+        if (rc == 0) {
+            json_t *s = memchr(text, '\0', len) ? NULL : json_stringn(text, len);
+            ward_free(text);
+            if (s) {
+                json_object_set_new(params, "script", s);
+                c->argc = 0;
+                return EXIT_OK;
+            }
+        } else if (rc != WARD_ETOOBIG) {
+            fprintf(stderr, "ward-server: %s: %s\n", c->argv[0], ward_strerror(rc));
+            return EXIT_FAIL;
+        }
+        if (add_file_ref(app, c->argv[0], &file, added) != EXIT_OK)
+            return EXIT_FAIL;
+        json_object_set_new(params, "file", file);
+        c->argc = 0;
+        return EXIT_OK;
+    }
+    if (strcmp(form, "package") == 0) {
+        if (c->argc == 0)
+            return EXIT_OK; /* the generic form: parameters from --param only */
+        if (no_leftover_flags(c, verb) != EXIT_OK || c->argc < 2) {
+            command_send_usage();
+            return EXIT_USAGE;
+        }
+        json_object_set_new(params, "action", json_string(c->argv[0]));
+        arr = json_array();
+        for (int i = 1; i < c->argc; i++)
+            json_array_append_new(arr, json_string(c->argv[i]));
+        json_object_set_new(params, "names", arr);
+        c->argc = 0;
+        return EXIT_OK;
+    }
+    if (strcmp(form, "package-file") == 0) {
+        if (no_leftover_flags(c, verb) != EXIT_OK || c->argc != 1) {
+            command_send_usage();
+            return EXIT_USAGE;
+        }
+        if (add_file_ref(app, c->argv[0], &file, added) != EXIT_OK)
+            return EXIT_FAIL;
+        json_object_set_new(params, "action", json_string("install"));
+        json_object_set_new(params, "file", file);
+        c->argc = 0;
+        return EXIT_OK;
+    }
+    if (strcmp(form, "os-update") == 0) {
+        if (take_flag(c, "--security"))
+            json_object_set_new(params, "security_only", json_true());
+        if (take_flag(c, "--reboot"))
+            json_object_set_new(params, "reboot", json_true());
+        return EXIT_OK;
+    }
+    if (strcmp(form, "full-wipe") == 0) {
+        if (take_opt(c, "--device", &v)) {
+            arr = json_array();
+            do
+                json_array_append_new(arr, json_string(v));
+            while (take_opt(c, "--device", &v));
+            json_object_set_new(params, "devices", arr);
+        }
+        if (take_flag(c, "--allow-overwrite"))
+            json_object_set_new(params, "allow_overwrite", json_true());
+        return EXIT_OK;
+    }
+    return EXIT_OK; /* lock, selective-wipe: no parameters */
+}
+
+static int command_send(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    json_t *params = NULL, *extra = NULL, *out = NULL, *added = NULL, *x;
+    const struct send_form *form = NULL;
+    const char *v, *type, *dev_arg, *k;
+    char *id = NULL, msg[SRV_COMMAND_MSG_MAX];
+    long ttl = 0;
+    int rc = EXIT_OK, r;
+
+    /* Options every form takes first, so that what is left is the form's own. */
+    params = json_object();
+    extra = json_object();
+    if (!params || !extra) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
     while (take_opt(c, "--param", &v)) {
         const char *eq = strchr(v, '=');
         char key[128];
         if (!eq || eq == v || (size_t)(eq - v) >= sizeof(key)) {
             fprintf(stderr, "ward-server command send: --param wants KEY=VALUE, got '%s'\n", v);
-            json_decref(params);
-            return EXIT_USAGE;
+            rc = EXIT_USAGE;
+            goto out;
         }
         snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
-        json_object_set_new(params, key, json_string(eq + 1));
+        json_object_set_new(extra, key, param_value(eq + 1));
     }
     if (take_opt(c, "--ttl", &v) && parse_duration(v, &ttl) != 0) {
         fprintf(stderr, "ward-server command send: bad --ttl '%s'\n", v);
-        json_decref(params);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto out;
     }
-    if (no_leftover_flags(c, "command send") != EXIT_OK || c->argc != 2) {
-        fprintf(stderr, "usage: ward-server command send DEVICE TYPE [--param K=V]...\n");
-        json_decref(params);
-        return EXIT_USAGE;
+    if (c->argc < 2) {
+        command_send_usage();
+        rc = EXIT_USAGE;
+        goto out;
     }
+    dev_arg = c->argv[0];
+    type = c->argv[1];
+    c->argc -= 2;
+    c->argv += 2;
+    for (size_t i = 0; i < sizeof(send_forms) / sizeof(send_forms[0]); i++)
+        if (strcmp(send_forms[i].name, type) == 0)
+            form = &send_forms[i];
     if (open_app(c, &app) != EXIT_OK) {
-        json_decref(params);
-        return EXIT_FAIL;
-    }
-    if (resolve_device(app, c->argv[0], &id) != 0) {
         rc = EXIT_FAIL;
         goto out;
     }
-    int r = srv_command_send(app, id, c->argv[1], params, ttl, &out);
-    if (r == WARD_EINVAL) {
-        fprintf(stderr,
-                "ward-server: unknown command type '%s' (ping, sync, unenroll, inventory)\n",
-                c->argv[1]);
+    /* The device first: a file is only added for a command that can be queued. */
+    if (resolve_device(app, dev_arg, &id) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if (form) {
+        if ((rc = build_form(c, app, form->name, params, &added)) != EXIT_OK)
+            goto out;
+        type = form->type;
+    }
+    if (no_leftover_flags(c, "command send") != EXIT_OK || c->argc != 0) {
+        command_send_usage();
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    json_object_foreach(extra, k, x)
+    {
+        json_object_set(params, k, x); /* --param has the last word */
+    }
+    r = srv_command_send(app, id, type, params, ttl, &out, msg, sizeof(msg));
+    if (r == WARD_EINVAL || r == WARD_EPARSE) {
+        fprintf(stderr, "ward-server command send: %s\n", msg);
         rc = EXIT_FAIL;
         goto out;
     }
@@ -598,17 +859,111 @@ static int verb_command(struct cli *c)
         goto out;
     }
     notify_wake(c, id, 0);
-    if (c->json)
+    if (added)
+        json_object_set(out, "file", added);
+    if (c->json) {
         rc = print_json(out);
-    else
-        printf("queued %s (%s, seq %lld) for %s\n", sget(out, "command_id"), c->argv[1],
+    } else {
+        if (added)
+            printf("added file %s (%lld bytes)\n", sget(added, "sha256"),
+                   (long long)json_integer_value(json_object_get(added, "length")));
+        printf("queued %s (%s, seq %lld) for %s\n", sget(out, "command_id"), type,
                (long long)json_integer_value(json_object_get(out, "seq")), id);
+    }
 out:
     json_decref(params);
+    json_decref(extra);
     json_decref(out);
+    json_decref(added);
     ward_free(id);
     srv_app_close(app);
     return rc;
+}
+
+static int verb_command(struct cli *c)
+{
+    if (c->argc < 1 || strcmp(c->argv[0], "send") != 0) {
+        command_send_usage();
+        return EXIT_USAGE;
+    }
+    c->argc--;
+    c->argv++;
+    return command_send(c);
+}
+
+/* Text of a result member that may be long (script output): indented lines. */
+static void print_block(const char *label, const json_t *text, const json_t *dropped)
+{
+    const char *s = json_string_value(text), *nl;
+    long long d = json_integer_value(dropped);
+    if (!s)
+        return;
+    printf("%-11s %zu bytes%s", label, strlen(s), d > 0 ? "" : "\n");
+    if (d > 0)
+        printf(", %lld more dropped\n", d);
+    while (*s) {
+        nl = strchr(s, '\n');
+        printf("    %.*s\n", nl ? (int)(nl - s) : (int)strlen(s), s);
+        s = nl ? nl + 1 : s + strlen(s);
+    }
+}
+
+static void print_compact(const char *label, const json_t *j)
+{
+    char *s = NULL;
+    if (!j || ward_json_dumps(j, WARD_JSON_SORT_KEYS, &s, NULL) != 0)
+        return;
+    printf("%-11s %s\n", label, s);
+    ward_free(s);
+}
+
+static void print_command(const json_t *x)
+{
+    const json_t *res = json_object_get(x, "result"), *o = json_object_get(res, "output");
+    const json_t *params = json_object_get(x, "params"), *script;
+    const json_t *receipt = json_object_get(res, "receipt");
+    json_t *shown = NULL;
+
+    printf("command:    %s\n", sget(x, "command_id"));
+    printf("device:     %s\n", sget(x, "device_id"));
+    printf("type:       %s (seq %lld)\n", sget(x, "type"),
+           (long long)json_integer_value(json_object_get(x, "seq")));
+    /* An inline script is shown by its size; `--json` has the text. */
+    script = json_object_get(params, "script");
+    if (json_is_string(script) && (shown = json_deep_copy(params)) != NULL) {
+        char size[48];
+        snprintf(size, sizeof(size), "<%zu bytes>", json_string_length(script));
+        json_object_set_new(shown, "script", json_string(size));
+        params = shown;
+    }
+    print_compact("params:", params);
+    json_decref(shown);
+    printf("status:     %s\n", sget(x, "status"));
+    printf("issued:     %s, expires %s\n", sget(x, "issued_at"), sget(x, "expires_at"));
+    printf("delivered:  %s\n", sget(x, "delivered_at"));
+    printf("updated:    %s\n", sget(x, "updated_at"));
+    printf("finished:   %s\n", sget(x, "finished_at"));
+    if (!json_is_object(res)) {
+        printf("result:     none yet\n");
+        return;
+    }
+    if (json_object_get(res, "started_at") || json_object_get(res, "finished_at"))
+        printf("ran:        %s to %s\n", sget(res, "started_at"), sget(res, "finished_at"));
+    if (json_is_string(json_object_get(res, "error")))
+        printf("error:      %s\n", sget(res, "error"));
+    if (!receipt)
+        receipt = json_object_get(o, "receipt");
+    if (strcmp(sget(x, "type"), "run_script") == 0 && json_is_object(o)) {
+        if (json_is_integer(json_object_get(o, "exit_code")))
+            printf("exit code:  %lld\n",
+                   (long long)json_integer_value(json_object_get(o, "exit_code")));
+        print_block("stdout:", json_object_get(o, "stdout"), json_object_get(o, "stdout_dropped"));
+        print_block("stderr:", json_object_get(o, "stderr"), json_object_get(o, "stderr_dropped"));
+    } else if (o && !json_is_null(o)) {
+        print_compact("output:", o);
+    }
+    if (receipt)
+        print_compact("receipt:", receipt);
 }
 
 static int verb_commands(struct cli *c)
@@ -618,8 +973,30 @@ static int verb_commands(struct cli *c)
     char *id = NULL;
     size_t i;
     int rc = EXIT_OK;
+    if (c->argc == 2 && strcmp(c->argv[0], "show") == 0) {
+        if (open_app(c, &app) != EXIT_OK)
+            return EXIT_FAIL;
+        int r = srv_command_show(app, c->argv[1], &x);
+        if (r == WARD_ENOENT || r == WARD_EINVAL) {
+            fprintf(stderr, "ward-server: no command '%s'\n", c->argv[1]);
+            rc = EXIT_FAIL;
+        } else if (r == WARD_EBUSY) {
+            fprintf(stderr, "ward-server: command prefix '%s' is ambiguous\n", c->argv[1]);
+            rc = EXIT_FAIL;
+        } else if (r != 0) {
+            rc = fail("commands show", r);
+        } else {
+            if (c->json)
+                rc = print_json(x);
+            else
+                print_command(x);
+            json_decref(x);
+        }
+        srv_app_close(app);
+        return rc;
+    }
     if (c->argc < 1 || c->argc > 2 || strcmp(c->argv[0], "list") != 0) {
-        fprintf(stderr, "usage: ward-server commands list [DEVICE]\n");
+        fprintf(stderr, "usage: ward-server commands list [DEVICE] | commands show ID\n");
         return EXIT_USAGE;
     }
     if (open_app(c, &app) != EXIT_OK)
@@ -634,17 +1011,80 @@ static int verb_commands(struct cli *c)
     } else if (c->json) {
         rc = print_json(list);
     } else {
-        printf("%-26s %-28s %-4s %-9s %-11s %s\n", "COMMAND", "DEVICE", "SEQ", "TYPE", "STATUS",
+        printf("%-26s %-28s %-4s %-14s %-11s %s\n", "COMMAND", "DEVICE", "SEQ", "TYPE", "STATUS",
                "ISSUED");
         json_array_foreach(list, i, x)
         {
-            printf("%-26s %-28s %-4lld %-9s %-11s %s\n", sget(x, "command_id"),
+            printf("%-26s %-28s %-4lld %-14s %-11s %s\n", sget(x, "command_id"),
                    sget(x, "device_id"), (long long)json_integer_value(json_object_get(x, "seq")),
                    sget(x, "type"), sget(x, "status"), sget(x, "issued_at"));
         }
     }
     json_decref(list);
     ward_free(id);
+    srv_app_close(app);
+    return rc;
+}
+
+/* ---- files -------------------------------------------------------------------------- */
+
+static int verb_file(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    json_t *out = NULL;
+    int rc = EXIT_OK, r;
+    if (no_leftover_flags(c, "file") != EXIT_OK || c->argc != 2 || strcmp(c->argv[0], "add") != 0) {
+        fprintf(stderr, "usage: ward-server file add PATH\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    r = srv_file_add(app, c->argv[1], &out);
+    if (r == WARD_EINVAL) {
+        fprintf(stderr, "ward-server file add: %s: not a regular file, or empty\n", c->argv[1]);
+        rc = EXIT_FAIL;
+    } else if (r != 0) {
+        fprintf(stderr, "ward-server file add: %s: %s\n", c->argv[1], ward_strerror(r));
+        rc = EXIT_FAIL;
+    } else if (c->json) {
+        rc = print_json(out);
+    } else {
+        printf("%s %lld\n", sget(out, "sha256"),
+               (long long)json_integer_value(json_object_get(out, "length")));
+    }
+    json_decref(out);
+    srv_app_close(app);
+    return rc;
+}
+
+static int verb_files(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    json_t *list = NULL, *f;
+    size_t i;
+    int rc = EXIT_OK, r;
+    if (no_leftover_flags(c, "files") != EXIT_OK || c->argc > 1 ||
+        (c->argc == 1 && strcmp(c->argv[0], "list") != 0)) {
+        fprintf(stderr, "usage: ward-server files [list]\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    r = srv_file_list(app, &list);
+    if (r != 0) {
+        rc = fail("files", r);
+    } else if (c->json) {
+        rc = print_json(list);
+    } else {
+        printf("%-64s %12s %-21s %s\n", "SHA256", "LENGTH", "ADDED", "NAME");
+        json_array_foreach(list, i, f)
+        {
+            printf("%-64s %12lld %-21s %s\n", sget(f, "sha256"),
+                   (long long)json_integer_value(json_object_get(f, "length")), sget(f, "added_at"),
+                   sget(f, "name"));
+        }
+    }
+    json_decref(list);
     srv_app_close(app);
     return rc;
 }
@@ -1151,7 +1591,8 @@ static const struct {
     {"device", verb_device},       {"command", verb_command},
     {"commands", verb_commands},   {"wake", verb_wake},
     {"baseline", verb_baseline},   {"compliance", verb_compliance},
-    {"inventory", verb_inventory},
+    {"inventory", verb_inventory}, {"file", verb_file},
+    {"files", verb_files},
 };
 
 int main(int argc, char **argv)

@@ -21,6 +21,7 @@
 
 #include "server/app.h"
 #include "server/baselines.h"
+#include "server/files.h"
 #include "server/http.h"
 #include "server/inventory.h"
 #include "server/tls.h"
@@ -417,6 +418,55 @@ static void route_compliance(struct service *s, struct srv_req *r, const char *d
     json_decref(resp);
 }
 
+/* GET /api/v1/files/<sha256>: a stored file, whole or one byte range, streamed from disk.
+ * Any enrolled device may fetch any stored file: the name is its content's hash, which
+ * only a command the device received tells it. */
+static void route_file_get(struct service *s, struct srv_req *r, const char *device_id,
+                           json_t *body)
+{
+    const char *sha = srv_req_path(r) + strlen(SRV_FILES_URL_PREFIX);
+    char etag[80], crange[96];
+    struct srv_header h[4] = {{"Accept-Ranges", "bytes"}, {"ETag", etag}};
+    int64_t len = 0, first = 0, last = 0;
+    int fd = -1, rc, ranged;
+    (void)body;
+
+    rc = srv_file_open(s->app, sha, &fd, &len);
+    if (rc == WARD_ENOENT) {
+        srv_req_respond_error(r, 404, "not_found", "no such file");
+        return;
+    }
+    if (rc != 0) {
+        srv_req_respond_error(r, 500, "internal", ward_strerror(rc));
+        return;
+    }
+    snprintf(etag, sizeof(etag), "\"sha256:%s\"", sha);
+    ranged = srv_range_parse(srv_req_header(r, "Range"), len, &first, &last);
+    if (ranged == SRV_RANGE_UNSATISFIABLE) {
+        json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", "range_not_satisfiable", "message",
+                              "the range starts at or beyond the end of the file");
+        close(fd);
+        snprintf(crange, sizeof(crange), "bytes */%lld", (long long)len);
+        h[2] = (struct srv_header){"Content-Range", crange};
+        if (j)
+            srv_req_respond_json(r, 416, j, h, 3);
+        else
+            srv_req_respond_error(r, 500, "internal", "out of memory");
+        json_decref(j);
+        return;
+    }
+    WARD_DEBUG("%s: file %.16s... %s", device_id, sha, ranged ? "range" : "whole");
+    if (ranged) {
+        snprintf(crange, sizeof(crange), "bytes %lld-%lld/%lld", (long long)first, (long long)last,
+                 (long long)len);
+        h[2] = (struct srv_header){"Content-Range", crange};
+        srv_req_respond_file(r, 206, "application/octet-stream", fd, (uint64_t)first,
+                             (uint64_t)(last - first + 1), h, 3);
+    } else {
+        srv_req_respond_file(r, 200, "application/octet-stream", fd, 0, (uint64_t)len, h, 2);
+    }
+}
+
 static const struct route routes[] = {
     {.method = "POST", .path = "/api/v1/enroll", .device_auth = 0, .fn = route_enroll},
     {.method = "POST", .path = "/api/v1/checkin", .device_auth = 1, .fn = route_checkin},
@@ -438,6 +488,11 @@ static const struct route routes[] = {
      .device_auth = 1,
      .fn = route_compliance,
      .body_max = SRV_COMPLIANCE_MAX_BYTES},
+    {.method = "GET",
+     .path = SRV_FILES_URL_PREFIX,
+     .device_auth = 1,
+     .fn = route_file_get,
+     .prefix = 1},
     {.method = NULL},
 };
 

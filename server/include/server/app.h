@@ -150,12 +150,18 @@ int srv_device_revoke(struct srv_app *app, const char *device_id);
 int srv_device_resolve(struct srv_app *app, const char *id_or_prefix, char **out);
 
 /* ---- commands --------------------------------------------------------------------------- */
-/* Signs and queues a command; params is borrowed (an object, may be NULL). *out is the
- * command object (id, seq, type, expires_at), new. */
+/* Checks the parameters (server/commands.h; a file they name must be stored here), signs
+ * and queues a command; params is borrowed (an object, may be NULL). *out is the command
+ * object (id, seq, type, expires_at), new. Errors: WARD_EINVAL (unknown type) and
+ * WARD_EPARSE (parameters), both with msg set to one line saying what is wrong;
+ * WARD_ENOENT (no such device, or revoked). */
 int srv_command_send(struct srv_app *app, const char *device_id, const char *type, json_t *params,
-                     long ttl, json_t **out);
+                     long ttl, json_t **out, char *msg, size_t msglen);
 /* Commands, newest first; device_id NULL for all. */
 int srv_command_list(struct srv_app *app, const char *device_id, json_t **out);
+/* One command by id or unique prefix (at least 6 characters), as listed plus its result;
+ * WARD_ENOENT, WARD_EBUSY (ambiguous prefix), WARD_EINVAL (prefix too short). */
+int srv_command_show(struct srv_app *app, const char *id, json_t **out);
 
 /* ---- time ----------------------------------------------------------------------------- */
 /* ISO 8601 UTC ("2026-11-28T10:00:00Z") into out (>= 21 bytes); "" for 0. */

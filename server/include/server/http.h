@@ -22,6 +22,7 @@
 #define SERVER_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <openssl/types.h>
@@ -113,6 +114,18 @@ int srv_req_http_minor(const struct srv_req *r);
  * answers 500 instead), WARD_ECLOSED (the connection is gone), WARD_ENOMEM. */
 int srv_req_respond(struct srv_req *r, int status, const char *content_type, const void *body,
                     size_t len, const struct srv_header *extra, size_t n_extra);
+/* Like srv_req_respond, with the body streamed from fd: len bytes from offset, announced
+ * with Content-Length: len (never gzip). The engine owns fd from the call on, whatever the
+ * result, and closes it when the body is out or the connection is gone. The body is read
+ * in chunks on libuv's thread pool (uv_fs_read) as the peer takes the bytes, so neither a
+ * large file nor a slow disk holds the loop, and at most a few chunks per connection are in
+ * memory; the next request on the connection waits until the body is out. A peer that
+ * takes nothing for idle_timeout_ms is dropped; a file that turns out shorter than len
+ * ends the connection (the framing cannot be kept). HEAD and bodiless statuses send only
+ * the headers. Errors as srv_req_respond. */
+int srv_req_respond_file(struct srv_req *r, int status, const char *content_type, int fd,
+                         uint64_t offset, uint64_t len, const struct srv_header *extra,
+                         size_t n_extra);
 /* application/json; body is borrowed (serialized compactly). */
 int srv_req_respond_json(struct srv_req *r, int status, const json_t *body,
                          const struct srv_header *extra, size_t n_extra);

@@ -9,6 +9,8 @@
 #include "wtest.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -101,6 +103,10 @@ static uv_async_t done_async, close_async;
 static uv_timer_t late_timer;
 static struct srv_req *held;
 static atomic_int held_count, aborted, handled, closed_cb;
+/* The file /file* serve (srv_req_respond_file); made by the case before run(). */
+static const char *file_path;
+static char *file_data;
+static size_t file_size;
 
 static void late_cb(uv_timer_t *t)
 {
@@ -141,6 +147,21 @@ static void handler(struct srv_req *r, void *ctx)
         memset(big, 'x', 5000);
         WT_OK(srv_req_respond(r, 200, "text/plain", big, 5000, NULL, 0));
         ward_free(big);
+        return;
+    }
+    if (strncmp(path, "/file", 5) == 0 && file_path) {
+        int fd = open(file_path, O_RDONLY | O_CLOEXEC);
+        WT_ASSERT(fd >= 0);
+        if (strcmp(path, "/file-range") == 0) {
+            struct srv_header h = {"Content-Range", "bytes 100-1099/x"};
+            WT_OK(srv_req_respond_file(r, 206, "application/octet-stream", fd, 100, 1000, &h, 1));
+        } else if (strcmp(path, "/file-short") == 0) {
+            WT_OK(srv_req_respond_file(r, 200, "application/octet-stream", fd, 0, file_size + 5000,
+                                       NULL, 0));
+        } else {
+            WT_OK(srv_req_respond_file(r, 200, "application/octet-stream", fd, 0, file_size, NULL,
+                                       0));
+        }
         return;
     }
     if (strcmp(path, "/missing") == 0) {
@@ -1092,4 +1113,187 @@ WT_TEST(bad_listen_address)
     WT_EQ_ERR(srv_tls_ctx_new(wt_path("nope.pem"), pki.key, pki.ca, &ctx), WARD_ENOENT);
     WT_ASSERT(ctx == NULL);
     srv_http_close(NULL, NULL, NULL);
+}
+
+/* ---- file bodies (srv_req_respond_file) ---------------------------------------------- */
+
+static void make_file(size_t n)
+{
+    file_data = ward_malloc(n);
+    WT_ASSERT(file_data != NULL);
+    WT_OK(ward_random_bytes(file_data, n));
+    file_size = n;
+    file_path = wt_write_file("body.bin", file_data, n);
+}
+
+/* Descriptors of this process open on the served file. */
+static int file_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    char link[300], target[4096];
+    int n = 0;
+    WT_ASSERT(d != NULL);
+    while ((e = readdir(d)) != NULL) {
+        ssize_t len;
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+        len = readlink(link, target, sizeof(target) - 1);
+        if (len <= 0)
+            continue;
+        target[len] = '\0';
+        if (strcmp(target, file_path) == 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Reads one response whose body may be far larger than the client buffer. */
+static int cli_big_response(struct cli *c, struct resp *r)
+{
+    char *end, *cl;
+    size_t hlen, blen = 0, got;
+
+    memset(r, 0, sizeof(*r));
+    for (;;) {
+        c->buf[c->len < sizeof(c->buf) ? c->len : sizeof(c->buf) - 1] = '\0';
+        if ((end = strstr(c->buf, "\r\n\r\n")) != NULL)
+            break;
+        if (!cli_fill(c))
+            return 0;
+    }
+    hlen = (size_t)(end - c->buf) + 4;
+    memcpy(r->head, c->buf, hlen);
+    r->head[hlen] = '\0';
+    WT_EQ_INT(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1);
+    cl = strcasestr(r->head, "\r\nContent-Length: ");
+    if (cl)
+        blen = strtoul(cl + 18, NULL, 10);
+    r->body = ward_malloc(blen + 1);
+    WT_ASSERT(r->body != NULL);
+    got = c->len - hlen < blen ? c->len - hlen : blen;
+    memcpy(r->body, c->buf + hlen, got);
+    memmove(c->buf, c->buf + hlen + got, c->len - hlen - got);
+    c->len -= hlen + got;
+    while (got < blen) {
+        int n = SSL_read(c->ssl, r->body + got, (int)(blen - got > 65536 ? 65536 : blen - got));
+        if (n <= 0) {
+            ERR_clear_error();
+            r->body_len = got;
+            return 0;
+        }
+        got += (size_t)n;
+    }
+    r->body[blen] = '\0';
+    r->body_len = blen;
+    return 1;
+}
+
+static void c_file(void)
+{
+    struct cli c;
+    struct resp r;
+    json_t *j;
+    char want[64];
+
+    cli_open(&c, NULL, NULL);
+    /* A file body with two requests pipelined behind it: they wait, then come in order. */
+    cli_sends(&c, "GET /file HTTP/1.1\r\nHost: a\r\nAccept-Encoding: gzip\r\n\r\n"
+                  "GET /file-range HTTP/1.1\r\nHost: a\r\n\r\n"
+                  "GET /echo?x=after HTTP/1.1\r\nHost: a\r\n\r\n");
+    WT_EQ_INT(cli_big_response(&c, &r), 1);
+    WT_EQ_INT(r.status, 200);
+    snprintf(want, sizeof(want), "Content-Length: %zu\r\n", file_size);
+    WT_CONTAINS(r.head, want);
+    WT_CONTAINS(r.head, "Content-Type: application/octet-stream");
+    WT_ASSERT(!strstr(r.head, "Content-Encoding")); /* never gzip */
+    WT_EQ_INT(r.body_len, file_size);
+    WT_EQ_MEM(r.body, file_data, file_size);
+    resp_free(&r);
+    WT_EQ_INT(cli_big_response(&c, &r), 1);
+    WT_EQ_INT(r.status, 206);
+    WT_CONTAINS(r.head, "Partial Content");
+    WT_CONTAINS(r.head, "Content-Length: 1000\r\n");
+    WT_CONTAINS(r.head, "Content-Range: bytes 100-1099/x");
+    WT_EQ_INT(r.body_len, 1000);
+    WT_EQ_MEM(r.body, file_data + 100, 1000);
+    resp_free(&r);
+    WT_EQ_INT(cli_response(&c, &r), 1);
+    j = resp_json(&r);
+    WT_EQ_STR(jstr(j, "x"), "after");
+    json_decref(j);
+    resp_free(&r);
+
+    /* HEAD: the length is announced, no body follows; the connection carries on. */
+    cli_sends(&c, "HEAD /file HTTP/1.1\r\nHost: a\r\n\r\n");
+    for (;;) {
+        c.buf[c.len] = '\0';
+        if (strstr(c.buf, "\r\n\r\n"))
+            break;
+        WT_EQ_INT(cli_fill(&c), 1);
+    }
+    WT_CONTAINS(c.buf, want);
+    c.len = 0;
+    j = echo_once(&c);
+    json_decref(j);
+    cli_close(&c);
+
+    /* A client that goes away in the middle of a body. */
+    cli_open(&c, NULL, NULL);
+    cli_sends(&c, "GET /file HTTP/1.1\r\nHost: a\r\n\r\n");
+    WT_EQ_INT(cli_fill(&c), 1);
+    cli_close(&c);
+
+    /* A file shorter than announced: what there is, then the connection ends. */
+    cli_open(&c, NULL, NULL);
+    cli_sends(&c, "GET /file-short HTTP/1.1\r\nHost: a\r\n\r\n");
+    WT_EQ_INT(cli_big_response(&c, &r), 0);
+    WT_EQ_INT(r.status, 200);
+    WT_EQ_INT(r.body_len, file_size);
+    resp_free(&r);
+    cli_close(&c);
+
+    /* A reader slower than the disk: everything arrives, in order. */
+    cli_open(&c, NULL, NULL);
+    cli_sends(&c, "GET /file HTTP/1.1\r\nHost: a\r\n\r\n");
+    usleep(300000); /* the server fills the socket and must wait, not buffer the file */
+    WT_EQ_INT(cli_big_response(&c, &r), 1);
+    WT_EQ_MEM(r.body, file_data, file_size);
+    resp_free(&r);
+    cli_close(&c);
+}
+
+WT_TEST(file_body_streamed)
+{
+    make_file((size_t)5 * 1024 * 1024 + 777);
+    run(base_opts(), c_file);
+    WT_EQ_INT(file_fds(), 0); /* every descriptor the engine was given is closed */
+    ward_free(file_data);
+}
+
+static void c_file_stall(void)
+{
+    struct cli c;
+    long t0;
+    cli_open(&c, NULL, NULL);
+    cli_sends(&c, "GET /file HTTP/1.1\r\nHost: a\r\n\r\n");
+    WT_EQ_INT(cli_fill(&c), 1);
+    /* Reads nothing more: the engine gives up after the idle timeout. */
+    t0 = now_ms();
+    usleep(900000);
+    c.len = 0;
+    while (cli_fill(&c))
+        c.len = 0;
+    WT_ASSERT(now_ms() - t0 < 5000);
+    cli_close(&c);
+}
+
+WT_TEST(file_body_stalled_peer_dropped)
+{
+    struct srv_http_opts o = base_opts();
+    o.idle_timeout_ms = 300;
+    make_file((size_t)32 * 1024 * 1024);
+    run(o, c_file_stall);
+    WT_EQ_INT(file_fds(), 0);
+    ward_free(file_data);
 }
