@@ -26,6 +26,13 @@ struct enf_diags {
 size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default_mode,
                             struct enf_diags *d, struct enf_setting *s);
 
+/* One field's value against its table entry (problems to d). */
+void enf_field_check(const struct enf_field *f, const json_t *v, const char *path,
+                     struct enf_diags *d);
+const struct enf_field *enf_field_find(const struct enf_field *t, const char *name);
+/* A markdown table of a field table (generated docs). */
+void enf_md_fields(struct ward_buf *b, const struct enf_field *t);
+
 /* ---- run context (engine.c) ---- */
 struct enf_ctx *enf_ctx_new(const char *root, const struct enf_hooks *hooks);
 void enf_ctx_free(struct enf_ctx *ctx);

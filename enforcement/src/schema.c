@@ -104,6 +104,8 @@ static const char *type_doc(enum enf_field_type t)
         return "string or integer";
     case ENF_F_STRINGS:
         return "array of strings";
+    case ENF_F_OBJECT:
+        return "object";
     }
     return "?";
 }
@@ -178,8 +180,8 @@ static int is_abs_exe(const char *s)
            (s[2] == '\\' || s[2] == '/');
 }
 
-static void check_value(const struct enf_field *f, const json_t *v, const char *path,
-                        struct enf_diags *d)
+void enf_field_check(const struct enf_field *f, const json_t *v, const char *path,
+                     struct enf_diags *d)
 {
     const char *s;
     switch (f->type) {
@@ -290,6 +292,10 @@ static void check_value(const struct enf_field *f, const json_t *v, const char *
         if (!json_is_string(v) && !json_is_integer(v))
             enf_diag(d, path, "must be a string or an integer, not %s", ward_json_type_name(v));
         return;
+    case ENF_F_OBJECT:
+        if (!json_is_object(v))
+            enf_diag(d, path, "must be an object, not %s", ward_json_type_name(v));
+        return;
     case ENF_F_STRINGS: {
         size_t i;
         json_t *e;
@@ -309,7 +315,7 @@ static void check_value(const struct enf_field *f, const json_t *v, const char *
     }
 }
 
-static const struct enf_field *field_find(const struct enf_field *t, const char *name)
+const struct enf_field *enf_field_find(const struct enf_field *t, const char *name)
 {
     for (; t && t->name; t++)
         if (strcmp(t->name, name) == 0)
@@ -371,10 +377,10 @@ size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default
     json_object_foreach(obj, key, v)
     {
         /* a kind's own field shadows a common one of the same name (file's mode) */
-        const struct enf_field *f = kind ? field_find(kind->fields, key) : NULL;
+        const struct enf_field *f = kind ? enf_field_find(kind->fields, key) : NULL;
         ward_json_path_key(fpath, sizeof(fpath), path, key);
         if (!f)
-            f = field_find(common_fields, key);
+            f = enf_field_find(common_fields, key);
         if (!f) {
             if (kind)
                 enf_diag(d, fpath, "unknown field for kind \"%s\"", kind->name);
@@ -386,7 +392,7 @@ size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default
         }
         if (strcmp(key, "id") == 0 || strcmp(key, "kind") == 0)
             continue;
-        check_value(f, v, fpath, d);
+        enf_field_check(f, v, fpath, d);
     }
     if (kind) {
         for (const struct enf_field *f = kind->fields; f->name; f++)
@@ -403,7 +409,7 @@ size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default
     s->params = obj;
     /* the override is "mode", or "setting_mode" where the kind's own mode shadows it */
     v = json_object_get(obj, "setting_mode");
-    if (!field_find(kind->fields, "mode") && json_object_get(obj, "mode")) {
+    if (!enf_field_find(kind->fields, "mode") && json_object_get(obj, "mode")) {
         if (v) {
             ward_json_path_key(fpath, sizeof(fpath), path, "setting_mode");
             enf_diag(d, fpath, "give either mode or setting_mode, not both");
@@ -473,12 +479,12 @@ int enf_baseline_parse(const char *buf, size_t len, struct enf_baseline **out,
     }
     json_object_foreach(doc, key, v)
     {
-        const struct enf_field *f = field_find(doc_fields, key);
+        const struct enf_field *f = enf_field_find(doc_fields, key);
         ward_json_path_key(path, sizeof(path), "$", key);
         if (!f)
             enf_diag(&d, path, "unknown field");
         else if (strcmp(key, "settings") != 0)
-            check_value(f, v, path, &d);
+            enf_field_check(f, v, path, &d);
     }
     for (const struct enf_field *f = doc_fields; f->name; f++)
         if (f->required && !json_object_get(doc, f->name))
@@ -665,7 +671,7 @@ static void md_escape_cell(struct ward_buf *b, const char *s)
     }
 }
 
-static void md_fields(struct ward_buf *b, const struct enf_field *t)
+void enf_md_fields(struct ward_buf *b, const struct enf_field *t)
 {
     ward_buf_append_str(b, "| field | type | required | default | description |\n"
                            "|---|---|---|---|---|\n");
@@ -690,13 +696,13 @@ int enf_schema_markdown(struct ward_buf *out)
 {
     size_t before = out->len;
     ward_buf_append_str(out, "### Document\n\n");
-    md_fields(out, doc_fields);
+    enf_md_fields(out, doc_fields);
     ward_buf_append_str(out, "\n### Fields of every setting\n\n");
-    md_fields(out, common_fields);
+    enf_md_fields(out, common_fields);
     for (const struct enf_kind *const *k = enf_os_kinds; *k; k++) {
         ward_buf_appendf(out, "\n### Kind `%s`\n\n", (*k)->name);
         ward_buf_appendf(out, "%s\n\n", (*k)->summary);
-        md_fields(out, (*k)->fields);
+        enf_md_fields(out, (*k)->fields);
     }
     /* Appends are capped by the buffer; report a truncated reference. */
     if (out->len == before || (out->max && out->len >= out->max))

@@ -51,6 +51,7 @@ enum enf_field_type {
     ENF_F_SHA256,  /* 64 hex digits */
     ENF_F_SCALAR,  /* string or integer (compared as text: sysctl values, registry data) */
     ENF_F_STRINGS, /* array of strings (refs) */
+    ENF_F_OBJECT,  /* JSON object; its members are checked by the validate slot */
 };
 
 struct enf_field {

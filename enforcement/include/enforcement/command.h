@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The device-command contract (DESIGN section 4), for whoever adds a command. A command is
+ * a const table (struct enf_cmd) listed in its OS's command registry
+ * (enforcement/src/<os>/commands.c): a name, flags, a parameter field table (the same
+ * struct enf_field as setting kinds: it validates the params before the command is
+ * journaled as accepted, and docs/commands.md is generated from it), and the slots below.
+ *
+ * The agent's job runner (agent/src/jobs.c) is the host: it journals each command, calls
+ * start on the loop thread, and records what the handler reports through the host table
+ * (struct enf_cmd_host) in the command journal. Slot rules:
+ *   - validate (optional) checks what the field table cannot; the table passed already.
+ *   - start begins the work and returns at once (never blocks the loop: children through
+ *     plat_proc_spawn, blocking calls through uv_queue_work). It returns 0 when the command
+ *     is under way, and then enf_job_done is called exactly once later (or from within
+ *     start); a non-zero return means it failed to start and done will not be called.
+ *   - cancel (optional) asks a running handler to stop (agent shutdown); done still comes.
+ *   - resume is for commands that finish across a power cycle (REBOOTS). Such a handler
+ *     calls enf_job_await_ack instead of done: the host persists the command as
+ *     awaiting_reboot with the boot id, sends the result `accepted`, and once the service
+ *     acknowledged it calls resume(ENF_PHASE_ACKED) (the reboot, the wipe). After the agent
+ *     starts again it calls resume(ENF_PHASE_BOOTED) when the boot id changed, or
+ *     resume(ENF_PHASE_ACKED) again when it did not (the action was cut short by a crash or
+ *     power loss and resumes); the handler then calls enf_job_done or starts the action
+ *     again. The host bounds the number of ACKED resumptions.
+ *   - done and await_ack take ownership of output (a reference is stolen, NULL allowed);
+ *     saved is borrowed (the host copies it into the journal).
+ */
+#ifndef ENFORCEMENT_COMMAND_H
+#define ENFORCEMENT_COMMAND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "enforcement/kind.h"
+#include "ward/buf.h"
+
+enum enf_cmd_flags {
+    ENF_CMD_DESTRUCTIVE = 1u << 0,       /* loses data or code runs: may need the offline key */
+    ENF_CMD_NEEDS_OFFLINE_KEY = 1u << 1, /* always needs the offline administrator signature */
+    ENF_CMD_REBOOTS = 1u << 2,           /* ends in a power cycle; implements resume */
+    ENF_CMD_LONG_RUNNING = 1u << 3,      /* minutes or hours: runs beside quick commands */
+};
+
+enum enf_cmd_phase {
+    ENF_PHASE_ACKED,  /* the service acknowledged `accepted`: do the action */
+    ENF_PHASE_BOOTED, /* the device booted since: report the final result */
+};
+
+/* What the agent does besides the result (applied in the result's transaction). */
+enum enf_cmd_request {
+    ENF_REQ_SYNC = 1u << 0,      /* check in again at once */
+    ENF_REQ_INVENTORY = 1u << 1, /* a full inventory upload after this check-in */
+    ENF_REQ_UNENROLL = 1u << 2,  /* forget the identity once the result is acknowledged */
+};
+
+struct enf_cmd_job;
+
+/* Download of a file the service offers (by path on the service, SHA-256 and the signed
+ * length), into a 0600 file in the job's directory. cb gets 0 and the path (borrowed for
+ * the callback), or the error and a reason; a failed download leaves no file behind. */
+typedef void (*enf_cmd_download_fn)(struct enf_cmd_job *j, int rc, const char *path,
+                                    const char *error);
+
+/* What the job runner provides; handlers call the enf_job_* wrappers below. */
+struct enf_cmd_host {
+    void (*done)(struct enf_cmd_job *j, int rc, json_t *output, const char *error);
+    int (*await_ack)(struct enf_cmd_job *j, json_t *output, const json_t *saved);
+    void (*progress)(struct enf_cmd_job *j, const char *text);
+    int (*download)(struct enf_cmd_job *j, const char *url, const char *sha256, uint64_t length,
+                    enf_cmd_download_fn cb);
+};
+
+struct enf_cmd;
+
+/* One running command. The host owns it; handlers read the fields and keep their own state
+ * in priv (freed by the handler before it calls done). */
+struct enf_cmd_job {
+    const struct enf_cmd *cmd;
+    const struct enf_cmd_host *host;
+    void *host_ctx;
+    uv_loop_t *loop;
+    const char *root;      /* the managed system's root ("/" or a test root) */
+    const char *id;        /* command id */
+    const char *workdir;   /* private 0700 directory of this job (removed after it) */
+    const json_t *params;  /* validated */
+    const json_t *saved;   /* resume: what await_ack stored; NULL otherwise */
+    const char *ownership; /* "corporate" or "personal" */
+    unsigned requests;     /* enum enf_cmd_request bits the handler sets */
+    void *priv;
+};
+
+struct enf_cmd {
+    const char *name;
+    const char *summary; /* one line for docs/commands.md */
+    unsigned flags;
+    const struct enf_field *fields; /* terminated by an entry with name NULL */
+    int (*validate)(const json_t *params, struct ward_buf *err);
+    int (*start)(struct enf_cmd_job *j);
+    void (*cancel)(struct enf_cmd_job *j);
+    int (*resume)(struct enf_cmd_job *j, enum enf_cmd_phase phase);
+};
+
+/* This OS's commands, NULL-terminated (enforcement/src/<os>/commands.c). */
+extern const struct enf_cmd *const enf_os_commands[];
+const struct enf_cmd *enf_cmd_find(const char *name);
+
+/* Validates params (an object) against the command's field table and its validate slot.
+ * 0, or WARD_EINVAL with one line per problem in err ("$.timeout: must be ..."). */
+int enf_cmd_validate(const struct enf_cmd *c, const json_t *params, struct ward_buf *err);
+
+/* docs/commands.md's generated part. */
+int enf_cmd_markdown(struct ward_buf *out);
+
+static inline void enf_job_done(struct enf_cmd_job *j, int rc, json_t *output, const char *error)
+{
+    j->host->done(j, rc, output, error);
+}
+static inline int enf_job_await_ack(struct enf_cmd_job *j, json_t *output, const json_t *saved)
+{
+    return j->host->await_ack(j, output, saved);
+}
+static inline void enf_job_progress(struct enf_cmd_job *j, const char *text)
+{
+    j->host->progress(j, text);
+}
+static inline int enf_job_download(struct enf_cmd_job *j, const char *url, const char *sha256,
+                                   uint64_t length, enf_cmd_download_fn cb)
+{
+    return j->host->download(j, url, sha256, length, cb);
+}
+
+/* Params getters (validated: types are right). */
+const char *enf_param_str(const json_t *p, const char *name, const char *def);
+long long enf_param_int(const json_t *p, const char *name, long long def);
+int enf_param_bool(const json_t *p, const char *name, int def);
+
+#endif
