@@ -78,6 +78,22 @@ struct agent_http_opts {
     const char *user_agent; /* NULL: "ward/<version>" */
 };
 
+/* A download-to-file sink (agent/session.h builds on it): a 2xx body is written to fd
+ * instead of memory, hashed with SHA-256 as it streams, and never beyond max bytes in the
+ * file (offset + written); more is refused with WARD_ETOOBIG. offset is what the file held
+ * before (the caller hashed it into md and asked for "Range: bytes=offset-"): a 206 answer
+ * appends, a 200 answer starts the file over. Non-2xx bodies go to memory as usual. The
+ * caller owns fd and md and keeps them alive until the callback. */
+struct agent_http_sink {
+    int fd;
+    void *md; /* EVP_MD_CTX *, initialised for SHA-256 */
+    uint64_t offset;
+    uint64_t max;
+    uint64_t written; /* filled in: bytes written by this request */
+    int restarted;    /* filled in: a 200 answer made the file start over */
+    int err;          /* filled in: a write error (WARD_ENOSPC, WARD_EIO) */
+};
+
 /* One request. Nothing here needs to outlive agent_http_request: it copies what it keeps. */
 struct agent_http_request {
     const char *method; /* "GET", "POST", "PUT", "DELETE", "HEAD"; NULL means GET */
@@ -93,7 +109,8 @@ struct agent_http_request {
     long connect_timeout_ms;
     long timeout_ms;
     long low_speed_time_s;
-    size_t max_response; /* 0 = the client's value */
+    size_t max_response;          /* 0 = the client's value */
+    struct agent_http_sink *sink; /* NULL: the body is kept in memory */
 };
 
 /* What a completion callback sees. Everything is borrowed for the duration of the callback;
