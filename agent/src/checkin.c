@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The check-in engine. One cycle is: renew the certificate if due, POST /checkin, journal
- * and run the commands it brought, POST /results until the outbox is acknowledged. Between
- * cycles a jittered uv_timer waits for the next one, and a long-poll GET /wait stays open
- * so the service can wake the device. Failures back off exponentially with full jitter; an
- * expired certificate or a 401/403 on an mTLS endpoint stops the engine in the persisted
+ * the commands it brought and kick the job runner (agent/jobs.h), POST /results until the outbox is
+ * acknowledged. Between cycles a jittered uv_timer waits for the next one, and a long-poll GET
+ * /wait stays open so the service can wake the device. Failures back off exponentially with full
+ * jitter; an expired certificate or a 401/403 on an mTLS endpoint stops the engine in the persisted
  * needs_reenrollment state. Nothing here polls: with the service down the loop sleeps in
  * a timer.
  */
@@ -23,6 +23,7 @@
 #include "agent/http.h"
 #include "agent/identity.h"
 #include "agent/invsync.h"
+#include "agent/jobs.h"
 #include "agent/outbox.h"
 #include "agent/state.h"
 #include "platform/sysinfo.h"
@@ -158,7 +159,7 @@ out:
 
 /* ---- engine ------------------------------------------------------------------------------ */
 
-enum phase { PH_IDLE, PH_RENEW, PH_CHECKIN, PH_RESULTS, PH_INVENTORY, PH_BASELINES };
+enum phase { PH_IDLE, PH_RENEW, PH_CHECKIN, PH_JOBS, PH_RESULTS, PH_INVENTORY, PH_BASELINES };
 
 struct agent_checkin {
     uv_loop_t *loop;
@@ -167,8 +168,10 @@ struct agent_checkin {
     struct agent_identity id;
     int have_id;
     struct agent_http *http;
-    uv_timer_t timer;      /* next cycle (interval or backoff) */
-    uv_timer_t wait_timer; /* re-arming the long-poll after a failure */
+    struct agent_jobs *jobs; /* the daemon's job runner (borrowed) */
+    int results_pending;     /* a job's result entered the outbox since the last upload */
+    uv_timer_t timer;        /* next cycle (interval or backoff) */
+    uv_timer_t wait_timer;   /* re-arming the long-poll after a failure */
     unsigned open_handles;
     int closing;
     agent_checkin_close_fn close_cb;
@@ -413,7 +416,7 @@ static void cycle_succeeded(struct agent_checkin *c)
     c->wake_cycle = 0;
     if (c->stopped)
         return;
-    if (c->again || c->renew_now) {
+    if (c->again || c->renew_now || c->results_pending) {
         c->again = 0;
         if (c->once && ++c->once_rounds >= MAX_ROUNDS_ONCE) {
             finish_once(c, 0);
@@ -591,7 +594,11 @@ static void on_results(struct agent_http_response *r, void *ctx)
             deleted += n;
         }
     }
+    if (rc == 0)
+        agent_jobs_acked(c->jobs, ack); /* reboots and wipes act now */
     json_decref(j);
+    if (c->closing)
+        return;
     if (rc != 0) {
         cycle_failed(c, "result upload", NULL, rc == WARD_ENOMEM ? rc : WARD_EPROTO);
         return;
@@ -614,6 +621,7 @@ static void results_send(struct agent_checkin *c)
     int rc;
 
     c->phase = PH_RESULTS;
+    c->results_pending = 0;
     rc = agent_outbox_results_batch(agent_state_store(c->st), RESULTS_BATCH_BYTES, &batch);
     if (rc == 0 && json_array_size(batch) == 0) {
         json_decref(batch);
@@ -636,11 +644,34 @@ static void results_send(struct agent_checkin *c)
 
 /* ---- check-in ----------------------------------------------------------------------------- */
 
+/* ---- jobs ----------------------------------------------------------------------------------- */
+
+/* A job's result is in the outbox: upload it now, not at the next interval. */
+static void on_job_results(void *ctx, int sync)
+{
+    struct agent_checkin *c = ctx;
+    if (c->closing || c->stopped)
+        return;
+    c->results_pending = 1;
+    if (sync)
+        c->again = 1;
+    if (c->phase == PH_IDLE && !c->once)
+        uv_timer_start(&c->timer, on_timer, 0, 0);
+}
+
+/* `ward checkin` waits for the commands it started before it uploads their results. */
+static void on_jobs_idle(void *ctx)
+{
+    struct agent_checkin *c = ctx;
+    if (c->closing || c->phase != PH_JOBS)
+        return;
+    results_send(c);
+}
+
 static void on_checkin(struct agent_http_response *r, void *ctx)
 {
     struct agent_checkin *c = ctx;
     struct agent_checkin_answer a;
-    struct agent_cmd_env env = {.st = c->st};
     size_t accepted = 0;
     char now[32], iv[32];
     int rc;
@@ -676,7 +707,7 @@ static void on_checkin(struct agent_http_response *r, void *ctx)
     }
     if (a.renew)
         c->renew_now = 1;
-    rc = agent_commands_ingest(c->st, c->id.device_id, c->id.command_key, a.commands,
+    rc = agent_commands_ingest(c->st, NULL, c->id.device_id, c->id.command_key, a.commands,
                                ward_time_now(), &accepted);
     if (rc == 0 && json_array_size(a.commands) >= 100)
         c->again = 1;
@@ -685,15 +716,18 @@ static void on_checkin(struct agent_http_response *r, void *ctx)
     c->assigned = a.baselines; /* the baseline step takes it */
     a.baselines = NULL;
     agent_checkin_answer_release(&a);
-    if (rc == 0)
-        rc = agent_commands_run_pending(c->st, &env, NULL);
     if (rc != 0) {
         cycle_failed(c, "command journal", NULL, rc);
         return;
     }
-    if (env.sync_requested)
-        c->again = 1;
     WARD_DEBUG("checked in (%lld command(s) accepted)", (long long)accepted);
+    agent_jobs_kick(c->jobs);
+    if (c->closing || c->stopped)
+        return;
+    if (c->once && agent_jobs_busy(c->jobs)) {
+        c->phase = PH_JOBS;
+        return;
+    }
     results_send(c);
 }
 
@@ -947,10 +981,13 @@ static void on_wait_timer(uv_timer_t *t)
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agent_config *cfg,
-                      struct agent_checkin **out)
+                      struct agent_jobs *jobs, struct agent_checkin **out)
 {
     struct agent_checkin *c;
+    struct agent_jobs_listener l;
     *out = NULL;
+    if (!jobs)
+        return WARD_EINVAL;
     c = ward_calloc(1, sizeof(*c));
     if (!c)
         return WARD_ENOMEM;
@@ -981,6 +1018,11 @@ int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agen
         agent_checkin_close(c, NULL, NULL);
         return WARD_ENOMEM;
     }
+    c->jobs = jobs;
+    l.results = on_job_results;
+    l.idle = on_jobs_idle;
+    l.ctx = c;
+    agent_jobs_set_listener(jobs, &l);
     *out = c;
     return 0;
 }
@@ -1037,10 +1079,11 @@ static int engine_prepare(struct agent_checkin *c, int quiet)
     return 0;
 }
 
-/* Start-up only: a command left `running` belonged to a process that is gone. */
+/* Start-up only: a command left `running` belonged to a process that is gone; one
+ * awaiting a reboot resumes. */
 static int recover(struct agent_checkin *c)
 {
-    int rc = agent_commands_recover(c->st, NULL);
+    int rc = agent_jobs_recover(c->jobs, NULL);
     if (rc != 0)
         WARD_LOG_ERR(rc, "cannot recover the command journal");
     return rc;
@@ -1153,6 +1196,8 @@ void agent_checkin_close(struct agent_checkin *c, agent_checkin_close_fn cb, voi
     c->closing = 1;
     c->close_cb = cb;
     c->close_ctx = ctx;
+    if (c->jobs)
+        agent_jobs_set_listener(c->jobs, NULL);
     http_teardown(c);
     n = c->open_handles;
     if (c->inv)

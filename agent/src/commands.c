@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "agent/identity.h"
-#include "agent/invsync.h"
+#include "enforcement/command.h"
 #include "agent/outbox.h"
 #include "agent/state.h"
 #include "ward/alloc.h"
+#include "ward/buf.h"
 #include "ward/error.h"
 #include "ward/json.h"
 #include "ward/log.h"
@@ -211,9 +211,9 @@ static int in_journal(struct ward_store *s, const char *id, int *found)
     return rc;
 }
 
-/* Queues a result (inside the caller's transaction). */
-static int queue_result(struct ward_store *s, const char *id, long long seq, const char *status,
-                        int64_t started, int64_t finished, json_t *output, const char *error)
+int agent_commands_queue_result(struct ward_store *s, const char *id, long long seq,
+                                const char *status, int64_t started, int64_t finished,
+                                json_t *output, const char *error)
 {
     char sa[32] = "", fa[32] = "";
     char *text = NULL;
@@ -271,8 +271,8 @@ static int record_rejected(struct ward_store *s, const struct agent_command *c,
     }
     /* Another agent process (ward checkin next to ward run) may have recorded it first. */
     if (rc == 0 && sqlite3_changes(ward_store_db(s)) == 1)
-        rc = queue_result(s, c->command_id, c->seq, "rejected", 0, now, NULL,
-                          agent_reject_name(why));
+        rc = agent_commands_queue_result(s, c->command_id, c->seq, "rejected", 0, now, NULL,
+                                         agent_reject_name(why));
     if (rc == 0)
         rc = ward_store_commit(s);
     if (rc != 0)
@@ -280,7 +280,11 @@ static int record_rejected(struct ward_store *s, const struct agent_command *c,
     return rc;
 }
 
-static int record_received(struct ward_store *s, const struct agent_command *c, int64_t now)
+/* A verified command whose type this agent does not know or whose parameters fail the
+ * command's field table: journaled as done and failed (with the reason) in the
+ * transaction that raises the mark, so it is reported once and never runs. */
+static int record_verified(struct ward_store *s, const struct agent_command *c, int64_t now,
+                           const char *invalid)
 {
     sqlite3_stmt *st = NULL;
     char *params = NULL, seqtxt[32];
@@ -291,8 +295,8 @@ static int record_received(struct ward_store *s, const struct agent_command *c, 
     if (rc != 0)
         goto out;
     rc = ward_store_prepare(s,
-                            "INSERT INTO commands(command_id, seq, type, params, state,"
-                            " received_at) VALUES (?1, ?2, ?3, ?4, 'received', ?5)"
+                            "INSERT INTO commands(command_id, seq, type, params, state, status,"
+                            " received_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                             " ON CONFLICT(command_id) DO NOTHING",
                             &st);
     if (rc == 0) {
@@ -300,7 +304,12 @@ static int record_received(struct ward_store *s, const struct agent_command *c, 
         sqlite3_bind_int64(st, 2, c->seq);
         sqlite3_bind_text(st, 3, c->type, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 4, params, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 5, now);
+        sqlite3_bind_text(st, 5, invalid ? "done" : "accepted", -1, SQLITE_STATIC);
+        if (invalid) {
+            sqlite3_bind_text(st, 6, "failed", -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 8, now);
+        }
+        sqlite3_bind_int64(st, 7, now);
         rc = ward_store_step(s, st);
         sqlite3_finalize(st);
     }
@@ -308,6 +317,8 @@ static int record_received(struct ward_store *s, const struct agent_command *c, 
         ward_store_rollback(s); /* recorded by another agent process already */
         goto out;
     }
+    if (rc == 0 && invalid)
+        rc = agent_commands_queue_result(s, c->command_id, c->seq, "failed", 0, now, NULL, invalid);
     snprintf(seqtxt, sizeof(seqtxt), "%lld", c->seq);
     if (rc == 0)
         rc = ward_store_prepare(s,
@@ -329,9 +340,33 @@ out:
     return rc;
 }
 
-int agent_commands_ingest(struct agent_state *st, const char *device_id,
-                          const uint8_t key[WARD_ED25519_PUB_LEN], const json_t *commands,
-                          int64_t now, size_t *accepted)
+/* NULL when the command may be accepted; otherwise the reason, in buf. */
+static const char *check_command(const struct enf_cmd *const *registry,
+                                 const struct agent_command *c, struct ward_buf *buf)
+{
+    const struct enf_cmd *cmd = agent_commands_find(registry, c->type);
+    if (!cmd)
+        return "unknown command type";
+    if (enf_cmd_validate(cmd, c->params, buf) == 0)
+        return NULL;
+    while (buf->len > 0 && buf->data[buf->len - 1] == '\n')
+        buf->data[--buf->len] = '\0';
+    return buf->data && buf->data[0] ? buf->data : "invalid parameters";
+}
+
+const struct enf_cmd *agent_commands_find(const struct enf_cmd *const *registry, const char *type)
+{
+    if (!registry)
+        return enf_cmd_find(type);
+    for (; *registry; registry++)
+        if (strcmp((*registry)->name, type) == 0)
+            return *registry;
+    return NULL;
+}
+
+int agent_commands_ingest(struct agent_state *st, const struct enf_cmd *const *registry,
+                          const char *device_id, const uint8_t key[WARD_ED25519_PUB_LEN],
+                          const json_t *commands, int64_t now, size_t *accepted)
 {
     struct ward_store *s = agent_state_store(st);
     size_t i, n = 0;
@@ -374,10 +409,19 @@ int agent_commands_ingest(struct agent_state *st, const char *device_id,
                 rc = record_rejected(s, &c, why, now);
             }
         } else {
-            WARD_INFO("command %s (seq %lld, %s) received", c.command_id, c.seq, c.type);
-            rc = record_received(s, &c, now);
-            if (rc == 0)
+            struct ward_buf vb;
+            const char *invalid;
+            ward_buf_init(&vb, 8 * 1024);
+            invalid = check_command(registry, &c, &vb);
+            if (invalid)
+                WARD_WARN("command %s (seq %lld, %s) refused: %s", c.command_id, c.seq, c.type,
+                          invalid);
+            else
+                WARD_INFO("command %s (seq %lld, %s) accepted", c.command_id, c.seq, c.type);
+            rc = record_verified(s, &c, now, invalid);
+            if (rc == 0 && !invalid)
                 n++;
+            ward_buf_release(&vb);
         }
         agent_command_release(&c);
         if (rc != 0)
@@ -390,274 +434,16 @@ int agent_commands_ingest(struct agent_state *st, const char *device_id,
     return rc;
 }
 
-int agent_commands_recover(struct agent_state *st, size_t *interrupted)
-{
-    struct ward_store *s = agent_state_store(st);
-    sqlite3_stmt *q = NULL;
-    int64_t now = ward_time_now();
-    size_t n = 0;
-    int rc;
-
-    if (interrupted)
-        *interrupted = 0;
-    for (;;) {
-        char id[128];
-        long long seq;
-        int64_t started;
-        rc = ward_store_prepare(s,
-                                "SELECT command_id, seq, coalesce(started_at, 0) FROM commands "
-                                "WHERE state = 'running' ORDER BY seq LIMIT 1",
-                                &q);
-        if (rc != 0)
-            break;
-        rc = ward_store_step(s, q);
-        if (rc != WARD_STORE_ROW) {
-            sqlite3_finalize(q);
-            break;
-        }
-        snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(q, 0));
-        seq = sqlite3_column_int64(q, 1);
-        started = sqlite3_column_int64(q, 2);
-        sqlite3_finalize(q);
-        q = NULL;
-        rc = ward_store_begin(s);
-        if (rc == 0)
-            rc = ward_store_prepare(s,
-                                    "UPDATE commands SET state = 'done', status = 'interrupted',"
-                                    " finished_at = ?2 WHERE command_id = ?1",
-                                    &q);
-        if (rc == 0) {
-            sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(q, 2, now);
-            rc = ward_store_step(s, q);
-            sqlite3_finalize(q);
-            q = NULL;
-        }
-        if (rc == 0)
-            rc = queue_result(s, id, seq, "interrupted", started, now, NULL,
-                              "the agent stopped while the command ran; not run again");
-        if (rc == 0)
-            rc = ward_store_commit(s);
-        if (rc != 0) {
-            ward_store_rollback(s);
-            break;
-        }
-        WARD_WARN("command %s was interrupted by a restart; reported, not run again", id);
-        n++;
-    }
-    if (interrupted)
-        *interrupted = n;
-    return rc;
-}
-
-static const struct agent_command_handler *find_handler(const char *type)
-{
-    for (const struct agent_command_handler *const *h = agent_command_handlers; *h; h++)
-        if (strcmp((*h)->name, type) == 0)
-            return *h;
-    return NULL;
-}
-
-static int set_state(struct ward_store *s, const char *id, const char *state, const char *col,
-                     int64_t t)
-{
-    sqlite3_stmt *q = NULL;
-    char sql[160];
-    int rc;
-    snprintf(sql, sizeof(sql),
-             "UPDATE commands SET state = ?2, %s = ?3 WHERE command_id = ?1 AND state = 'received'",
-             col);
-    rc = ward_store_prepare(s, sql, &q);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 3, t);
-    rc = ward_store_step(s, q);
-    sqlite3_finalize(q);
-    return rc;
-}
-
-static int run_one(struct agent_state *st, struct agent_cmd_env *env, const char *id, long long seq,
-                   const char *type, const char *params_text)
-{
-    struct ward_store *s = agent_state_store(st);
-    const struct agent_command_handler *h = find_handler(type);
-    json_t *params = NULL, *output = NULL;
-    char *error = NULL;
-    int64_t started = ward_time_now(), finished;
-    int hrc, rc;
-
-    /* Claimed with a conditional update: of two agent processes sharing the state, only
-     * one moves the row out of 'received' and runs it. */
-    rc = set_state(s, id, "running", "started_at", started);
-    if (rc != 0)
-        return rc;
-    if (sqlite3_changes(ward_store_db(s)) != 1)
-        return 0;
-    if (!h) {
-        hrc = WARD_ENOTSUP;
-        error = ward_strdup("unknown command type");
-    } else if (ward_json_loadb(params_text, strlen(params_text), NULL, &params, NULL) != 0) {
-        hrc = WARD_EPARSE;
-    } else {
-        WARD_INFO("running command %s (%s)", id, type);
-        hrc = h->run(env, params, &output, &error);
-    }
-    finished = ward_time_now();
-    rc = ward_store_begin(s);
-    if (rc == 0) {
-        sqlite3_stmt *q = NULL;
-        rc = ward_store_prepare(s,
-                                "UPDATE commands SET state = 'done', status = ?2, finished_at = ?3"
-                                " WHERE command_id = ?1 AND state = 'running'",
-                                &q);
-        if (rc == 0) {
-            sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 2, hrc == 0 ? "succeeded" : "failed", -1, SQLITE_STATIC);
-            sqlite3_bind_int64(q, 3, finished);
-            rc = ward_store_step(s, q);
-            sqlite3_finalize(q);
-        }
-    }
-    /* Already reported as interrupted by another process's start-up recovery: that stays
-     * the one result. */
-    if (rc == 0 && sqlite3_changes(ward_store_db(s)) != 1)
-        goto commit;
-    if (rc == 0)
-        rc = queue_result(s, id, seq, hrc == 0 ? "succeeded" : "failed", started, finished,
-                          hrc == 0 ? output : NULL,
-                          hrc == 0 ? NULL : (error ? error : ward_strerror(hrc)));
-commit:
-    if (rc == 0)
-        rc = ward_store_commit(s);
-    if (rc != 0)
-        ward_store_rollback(s);
-    else
-        WARD_INFO("command %s %s", id, hrc == 0 ? "succeeded" : "failed");
-    json_decref(params);
-    json_decref(output);
-    ward_free(error);
-    return rc;
-}
-
-int agent_commands_run_pending(struct agent_state *st, struct agent_cmd_env *env, size_t *ran)
-{
-    struct ward_store *s = agent_state_store(st);
-    size_t n = 0;
-    int rc;
-
-    if (ran)
-        *ran = 0;
-    for (;;) {
-        sqlite3_stmt *q = NULL;
-        char *id = NULL, *type = NULL, *params = NULL;
-        long long seq;
-        rc = ward_store_prepare(s,
-                                "SELECT command_id, seq, type, params FROM commands "
-                                "WHERE state = 'received' ORDER BY seq LIMIT 1",
-                                &q);
-        if (rc != 0)
-            break;
-        rc = ward_store_step(s, q);
-        if (rc != WARD_STORE_ROW) {
-            sqlite3_finalize(q);
-            break;
-        }
-        id = ward_strdup((const char *)sqlite3_column_text(q, 0));
-        seq = sqlite3_column_int64(q, 1);
-        type = ward_strdup((const char *)sqlite3_column_text(q, 2));
-        params = ward_strdup((const char *)sqlite3_column_text(q, 3));
-        sqlite3_finalize(q);
-        rc = id && type && params ? run_one(st, env, id, seq, type, params) : WARD_ENOMEM;
-        ward_free(id);
-        ward_free(type);
-        ward_free(params);
-        if (rc != 0)
-            break;
-        n++;
-    }
-    if (ran)
-        *ran = n;
-    if (rc != 0)
-        WARD_LOG_ERR(rc, "command journal update failed");
-    return rc;
-}
-
 long long agent_commands_pending(struct agent_state *st)
 {
     sqlite3_stmt *q = NULL;
     long long n = 0;
-    if (ward_store_prepare(agent_state_store(st),
-                           "SELECT count(*) FROM commands WHERE state != 'done'", &q) != 0)
+    if (ward_store_prepare(
+            agent_state_store(st),
+            "SELECT count(*) FROM commands WHERE state NOT IN ('done', 'interrupted')", &q) != 0)
         return 0;
     if (ward_store_step(agent_state_store(st), q) == WARD_STORE_ROW)
         n = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     return n;
 }
-
-/* ---- handlers -------------------------------------------------------------------------- */
-
-static int cmd_ping(struct agent_cmd_env *env, const json_t *params, json_t **output, char **error)
-{
-    (void)env;
-    (void)params;
-    (void)error;
-    *output = json_pack("{s:b}", "pong", 1);
-    return *output ? 0 : WARD_ENOMEM;
-}
-
-static int cmd_sync(struct agent_cmd_env *env, const json_t *params, json_t **output, char **error)
-{
-    (void)params;
-    (void)error;
-    env->sync_requested = 1;
-    *output = json_pack("{s:b}", "sync", 1);
-    return *output ? 0 : WARD_ENOMEM;
-}
-
-static int cmd_unenroll(struct agent_cmd_env *env, const json_t *params, json_t **output,
-                        char **error)
-{
-    int rc;
-    (void)params;
-    /* Persisted first: a restart before the result is acknowledged still finishes the job
-     * (report, then forget the identity). */
-    rc = agent_state_set(env->st, AGENT_META_UNENROLL, "1");
-    if (rc != 0) {
-        *error = ward_strdup("cannot record the unenroll request");
-        return rc;
-    }
-    env->unenroll_requested = 1;
-    *output = json_pack("{s:b}", "unenrolled", 1);
-    return *output ? 0 : WARD_ENOMEM;
-}
-
-/* A full inventory collection and upload right after this check-in's results (persisted,
- * so a restart in between still does it). The result says it is scheduled; the upload
- * itself is visible on the service as the device's inventory. */
-static int cmd_inventory(struct agent_cmd_env *env, const json_t *params, json_t **output,
-                         char **error)
-{
-    int rc;
-    (void)params;
-    rc = agent_inv_request_full(env->st);
-    if (rc != 0) {
-        *error = ward_strdup("cannot record the inventory request");
-        return rc;
-    }
-    *output = json_pack("{s:s}", "inventory", "scheduled");
-    return *output ? 0 : WARD_ENOMEM;
-}
-
-static const struct agent_command_handler handler_ping = {.name = "ping", .run = cmd_ping};
-static const struct agent_command_handler handler_sync = {.name = "sync", .run = cmd_sync};
-static const struct agent_command_handler handler_unenroll = {.name = "unenroll",
-                                                              .run = cmd_unenroll};
-static const struct agent_command_handler handler_inventory = {.name = "inventory",
-                                                               .run = cmd_inventory};
-
-const struct agent_command_handler *const agent_command_handlers[] = {
-    &handler_ping, &handler_sync, &handler_unenroll, &handler_inventory, NULL,
-};

@@ -14,6 +14,8 @@
 #include <uv.h>
 
 #include "agent/checkin.h"
+#include "agent/jobs.h"
+#include "agent/session.h"
 #include "agent/state.h"
 #include "ward/config.h"
 #include "platform/service.h"
@@ -27,6 +29,8 @@ struct daemon {
     struct agent_config cfg;
     const struct agent_daemon_opts *opts;
     struct agent_state *state;
+    struct agent_session *session; /* the one session with the service */
+    struct agent_jobs *jobs;       /* the job runner (agent/jobs.h) */
     struct agent_checkin *checkin;
     int stopping;
 };
@@ -43,6 +47,14 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, on_handle_closed);
 }
 
+static void on_jobs_closed(void *ctx)
+{
+    struct daemon *d = ctx;
+    agent_session_close(d->session, NULL, NULL);
+    d->session = NULL;
+    uv_walk(&d->loop, close_walk, NULL);
+}
+
 static void daemon_stop(struct daemon *d, const char *why)
 {
     if (d->stopping)
@@ -53,7 +65,9 @@ static void daemon_stop(struct daemon *d, const char *why)
     /* The check-in engine closes its own handles (and frees itself in their callbacks). */
     agent_checkin_close(d->checkin, NULL, NULL);
     d->checkin = NULL;
-    uv_walk(&d->loop, close_walk, NULL);
+    /* Running commands are asked to stop and report; the rest closes once they did. */
+    agent_jobs_close(d->jobs, on_jobs_closed, d);
+    d->jobs = NULL;
 }
 
 static int build_config(struct daemon *d, struct agent_config *out, struct ward_buf *errs)
@@ -127,6 +141,8 @@ static void daemon_reload(struct daemon *d)
         WARD_INFO("configuration reloaded");
     }
     agent_checkin_reload(d->checkin); /* picks up an enrollment made since */
+    if (agent_session_identity_changed(d->session))
+        agent_session_teardown(d->session); /* downloads load the new identity */
     ward_buf_release(&errs);
     plat_service_ready("running");
 }
@@ -182,7 +198,17 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
     }
 
     WARD_INFO("ward %s running, state in %s", WARD_VERSION, d.cfg.state_dir);
-    rc = agent_checkin_new(&d.loop, d.state, &d.cfg, &d.checkin);
+    rc = agent_session_new(&d.loop, d.state, &d.cfg, &d.session);
+    if (rc == 0) {
+        struct agent_jobs_opts jo = {.loop = &d.loop,
+                                     .st = d.state,
+                                     .root = d.cfg.root,
+                                     .state_dir = d.cfg.state_dir,
+                                     .session = d.session};
+        rc = agent_jobs_new(&jo, &d.jobs);
+    }
+    if (rc == 0)
+        rc = agent_checkin_new(&d.loop, d.state, &d.cfg, d.jobs, &d.checkin);
     if (rc == 0)
         rc = agent_checkin_start(d.checkin);
     if (rc != 0) {

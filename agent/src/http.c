@@ -958,7 +958,14 @@ static int http_req_setup(struct agent_http *h, struct agent_http_req *r,
     HTTP_SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
     HTTP_SETOPT(CURLOPT_LOW_SPEED_LIMIT, low_limit);
     HTTP_SETOPT(CURLOPT_LOW_SPEED_TIME, low_time);
-    HTTP_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_resp);
+    /* curl refuses by Content-Length early; a sink's body may be as long as what is left of
+     * the signed length (its writes enforce that exactly), an error body max_resp. */
+    {
+        uint64_t cap = max_resp;
+        if (rq->sink && rq->sink->max > rq->sink->offset && rq->sink->max - rq->sink->offset > cap)
+            cap = rq->sink->max - rq->sink->offset;
+        HTTP_SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cap);
+    }
     HTTP_SETOPT(CURLOPT_ACCEPT_ENCODING, "");
 
     HTTP_SETOPT(CURLOPT_WRITEFUNCTION, http_write_cb);

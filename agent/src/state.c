@@ -60,6 +60,33 @@ static const struct ward_migration migrations[] = {
         " sent_at INTEGER NOT NULL) STRICT;"},
     /* Baselines assigned by the service and their last evaluation (agent/src/baselines.c). */
     {5, AGENT_BASELINES_SQL_V1},
+    /* The job runner's journal states (agent/jobs.h): accepted (validated), running,
+     * awaiting_reboot (between the `accepted` result and the final one, with what the
+     * handler saved and the boot id), done, interrupted; attempts bounds resumptions and
+     * progress is the handler's last word. SQLite cannot change a CHECK: rebuild. */
+    {6, "CREATE TABLE commands_v6 ("
+        " command_id TEXT PRIMARY KEY,"
+        " seq INTEGER NOT NULL,"
+        " type TEXT NOT NULL,"
+        " params TEXT NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN ('received', 'accepted', 'running',"
+        "  'awaiting_reboot', 'done', 'interrupted')),"
+        " status TEXT,"
+        " received_at INTEGER NOT NULL,"
+        " started_at INTEGER,"
+        " finished_at INTEGER,"
+        " saved TEXT,"
+        " boot_id TEXT,"
+        " acked INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " progress TEXT) STRICT;"
+        "INSERT INTO commands_v6(command_id, seq, type, params, state, status, received_at,"
+        " started_at, finished_at) SELECT command_id, seq, type, params,"
+        " CASE WHEN state = 'done' AND status = 'interrupted' THEN 'interrupted' ELSE state END,"
+        " status, received_at, started_at, finished_at FROM commands;"
+        "DROP TABLE commands;"
+        "ALTER TABLE commands_v6 RENAME TO commands;"
+        "CREATE INDEX commands_state ON commands(state, seq);"},
 };
 
 static int uv_to_ward(int uvrc)

@@ -4,11 +4,13 @@
  * SQLite journal that makes each command run exactly once across crashes and restarts, and
  * the handler table later work adds command types to.
  *
- * Journal protocol: a verified command is recorded as `received` and the sequence
- * high-water mark raised in one transaction; it is marked `running` (committed) before its
- * handler starts; its completion and its result in the outbox are one transaction. A
- * command found `running` at start-up was interrupted and is never run again: it gets the
- * result status `interrupted`. One found `received` never started and runs normally.
+ * Journal protocol: a verified and validated command is recorded as `accepted` and the
+ * sequence high-water mark raised in one transaction; the job runner (agent/jobs.h) marks
+ * it `running` (committed) before its handler starts; its completion and its result in the
+ * outbox are one transaction. A command found `running` at start-up was interrupted and is
+ * never run again: it becomes `interrupted` with a result saying so. One found `accepted`
+ * (or `received`, from an older agent) never started and runs normally. A command that
+ * spans a reboot is `awaiting_reboot` between its `accepted` result and its final one.
  */
 #ifndef AGENT_COMMANDS_H
 #define AGENT_COMMANDS_H
@@ -21,6 +23,8 @@
 #include "ward/crypto.h"
 
 struct agent_state;
+struct ward_store;
+struct enf_cmd;
 
 #define AGENT_CMD_CLOCK_SKEW 300 /* seconds of allowed clock skew on expires_at */
 
@@ -54,39 +58,30 @@ int agent_envelope_verify(const json_t *env, const uint8_t key[WARD_ED25519_PUB_
                           const char *device_id, long long seq_high, int64_t now,
                           struct agent_command *out, enum agent_reject *reason);
 
-/* What handlers may ask of the agent. */
-struct agent_cmd_env {
-    struct agent_state *st;
-    int sync_requested;     /* set by `sync`: check in again at once */
-    int unenroll_requested; /* set by `unenroll`: forget the identity once reported */
-};
-
-/* A handler fills *output (new JSON object) on success, or returns an error with *error
- * (ward_malloc'd text, may stay NULL) for the result. */
-struct agent_command_handler {
-    const char *name;
-    int (*run)(struct agent_cmd_env *env, const json_t *params, json_t **output, char **error);
-};
-/* NULL-terminated. */
-extern const struct agent_command_handler *const agent_command_handlers[];
-
 /* The persisted sequence high-water mark (0 when none). */
 long long agent_commands_seq_high(struct agent_state *st);
 
-/* Verifies and journals every envelope of a check-in's "commands" array. Refused ones get
- * a `rejected` result in the outbox (once per command id) and never run. Commands already
- * in the journal are ignored. *accepted (may be NULL) counts new runnable commands. */
-int agent_commands_ingest(struct agent_state *st, const char *device_id,
-                          const uint8_t key[WARD_ED25519_PUB_LEN], const json_t *commands,
-                          int64_t now, size_t *accepted);
+/* Verifies, validates and journals every envelope of a check-in's "commands" array.
+ * Refused ones get a `rejected` result in the outbox (once per command id) and never run;
+ * a verified command of a type the registry does not have, or whose parameters fail the
+ * command's field table, is journaled as done with a `failed` result saying why. The rest
+ * are journaled as `accepted` for the job runner (agent/jobs.h). Commands already in the
+ * journal are ignored. registry NULL is this OS's (enf_os_commands). *accepted (may be
+ * NULL) counts new runnable commands. */
+int agent_commands_ingest(struct agent_state *st, const struct enf_cmd *const *registry,
+                          const char *device_id, const uint8_t key[WARD_ED25519_PUB_LEN],
+                          const json_t *commands, int64_t now, size_t *accepted);
 
-/* Start-up recovery: every `running` command becomes `done` with an `interrupted` result. */
-int agent_commands_recover(struct agent_state *st, size_t *interrupted);
+/* The command of that type in registry (NULL: this OS's), or NULL. */
+const struct enf_cmd *agent_commands_find(const struct enf_cmd *const *registry, const char *type);
 
-/* Runs every `received` command in sequence order. *ran (may be NULL) counts them. */
-int agent_commands_run_pending(struct agent_state *st, struct agent_cmd_env *env, size_t *ran);
+/* Queues a command's result in the outbox, inside the caller's transaction (an output too
+ * large for the outbox is replaced by the error "output too large"). output is borrowed. */
+int agent_commands_queue_result(struct ward_store *s, const char *id, long long seq,
+                                const char *status, int64_t started, int64_t finished,
+                                json_t *output, const char *error);
 
-/* Commands not yet done (received or running). */
+/* Commands not yet finished (not done or interrupted). */
 long long agent_commands_pending(struct agent_state *st);
 
 #endif

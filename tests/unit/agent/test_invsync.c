@@ -71,27 +71,3 @@ WT_TEST(snapshot_per_device)
     agent_state_close(st);
 }
 
-WT_TEST(inventory_command_records_request)
-{
-    struct agent_state *st = NULL;
-    struct agent_cmd_env env;
-    const struct agent_command_handler *h = NULL;
-    json_t *out = NULL;
-    char *err = NULL, *v = NULL;
-
-    ward_json_init();
-    WT_OK(agent_state_open(wt_path("state"), &st));
-    for (size_t i = 0; agent_command_handlers[i]; i++)
-        if (strcmp(agent_command_handlers[i]->name, "inventory") == 0)
-            h = agent_command_handlers[i];
-    WT_ASSERT(h);
-    memset(&env, 0, sizeof(env));
-    env.st = st;
-    WT_OK(h->run(&env, NULL, &out, &err));
-    WT_EQ_STR(json_string_value(json_object_get(out, "inventory")), "scheduled");
-    WT_OK(agent_state_get(st, AGENT_META_INV_REQUESTED, &v));
-    WT_EQ_STR(v, "1");
-    ward_free(v);
-    json_decref(out);
-    agent_state_close(st);
-}

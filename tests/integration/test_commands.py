@@ -1,0 +1,317 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Device commands end to end: ward-server queues them (`command send`), the running agent
+gets them over mutual TLS, the job runner runs the real handlers as real child processes,
+and the results come back. Scripts only echo and sleep in the agent's own job directory;
+nothing here touches the machine's configuration."""
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wardlib import Agent, Fail, Server, check, main, wait_until  # noqa: E402
+
+FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
+
+
+def command(server, cid):
+    for c in server.commands():
+        if c["command_id"] == cid:
+            return c
+    raise Fail("command %s not listed" % cid)
+
+
+def final(server, cid, timeout=20):
+    return wait_until(lambda: (lambda c: c if c["status"] not in
+                               ("queued", "delivered", "accepted", "running") else None)(
+        command(server, cid)), timeout, what="the final result of " + cid)
+
+
+def setup(tmp):
+    s = Server(tmp).start()
+    a = Agent(tmp, config=FAST)
+    a.enroll(s.token())
+    dev = a.status()["device_id"]
+    a.start()
+    wait_until(lambda: a.meta("last_checkin"), 10, what="the first check-in")
+    return s, a, dev
+
+
+def script(tmp, name, text):
+    p = os.path.join(tmp, name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+def jobs_dir(a):
+    d = os.path.join(a.state, "jobs")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def case_script_inline(tmp):
+    """A small script goes inline; it runs with its arguments verbatim (no shell expansion)
+    and the command id in its environment; stdout, stderr and the exit code come back."""
+    s, a, dev = setup(tmp)
+    try:
+        p = script(tmp, "hello.sh", 'echo "hello $1"; echo "id=$WARD_COMMAND_ID"; '
+                                    'echo oops >&2; exit 3\n')
+        cid = s.cli_json("command", "send", dev, "script", p, "--arg", "$(world) *")["command_id"]
+        c = final(s, cid)
+        out = c["result"]["output"]
+        check(c["status"] == "failed", c)  # a non-zero exit is a failed command
+        check(out["exit_code"] == 3, out)
+        check("hello $(world) *\n" in out["stdout"], out)
+        check("id=%s\n" % cid in out["stdout"], out)
+        check(out["stderr"] == "oops\n", out)
+        check(jobs_dir(a) == [], "job directory left behind: %s" % jobs_dir(a))
+        check(a.sql("SELECT state FROM commands WHERE command_id = ?", (cid,)) == [("done",)],
+              a.sql("SELECT * FROM commands"))
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def case_script_file_downloaded(tmp):
+    """A script over 256 KiB is sent by hash and length: the agent downloads it over the
+    same mutual TLS, checks both, runs it, and removes it."""
+    s, a, dev = setup(tmp)
+    try:
+        body = "#" * (300 * 1024) + "\necho big-script-ran\n"
+        p = script(tmp, "big.sh", body)
+        c0 = command(s, s.cli_json("command", "send", dev, "script", p)["command_id"])
+        check("file" in c0["params"] and "script" not in c0["params"], c0["params"])
+        c = final(s, c0["command_id"])
+        check(c["status"] == "succeeded", c)
+        check(c["result"]["output"]["stdout"] == "big-script-ran\n", c["result"])
+        check(jobs_dir(a) == [], "job directory left behind: %s" % jobs_dir(a))
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def case_script_file_tampered(tmp):
+    """The stored file changes after the command was signed (same length, other bytes):
+    the agent refuses to run it, says why, and keeps nothing of it."""
+    s, a, dev = setup(tmp)
+    try:
+        a.stop()
+        body = "#" * (300 * 1024) + "\necho should-not-run\n"
+        p = script(tmp, "big.sh", body)
+        c0 = command(s, s.cli_json("command", "send", dev, "script", p)["command_id"])
+        sha = c0["params"]["file"]["sha256"]
+        stored = os.path.join(s.dir, "files", sha)
+        with open(stored, "r+b") as f:
+            f.seek(10)
+            f.write(b"X")
+        a.start()
+        c = final(s, c0["command_id"])
+        check(c["status"] == "failed", c)
+        err = c["result"]["error"] or ""
+        check("SHA-256" in err or "sha256" in err.lower(), c["result"])
+        check("should-not-run" not in a.proc.text(), "the tampered script ran")
+        check(jobs_dir(a) == [], "download left behind: %s" % jobs_dir(a))
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def case_long_script_does_not_block_quick(tmp):
+    """A running script has a lane of its own: a ping sent after it answers first."""
+    s, a, dev = setup(tmp)
+    try:
+        p = script(tmp, "slow.sh", "sleep 4; echo done\n")
+        slow = s.cli_json("command", "send", dev, "script", p)["command_id"]
+        a.proc.wait_for("running command " + slow, 10)
+        ping = s.cli_json("command", "send", dev, "ping")["command_id"]
+        c = final(s, ping, 10)
+        check(c["status"] == "succeeded", c)
+        check(command(s, slow)["status"] in ("delivered", "accepted", "running"),
+              command(s, slow))
+        c = final(s, slow, 20)
+        check(c["status"] == "succeeded" and c["result"]["output"]["stdout"] == "done\n", c)
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def case_kill9_during_script(tmp):
+    """kill -9 while a script runs: after the restart it is reported interrupted and never
+    started again."""
+    s, a, dev = setup(tmp)
+    try:
+        marker = os.path.join(tmp, "runs")
+        p = script(tmp, "once.sh", "echo run >> %s; sleep 30\n" % marker)
+        cid = s.cli_json("command", "send", dev, "script", p)["command_id"]
+        wait_until(lambda: os.path.exists(marker), 10, what="the script to start")
+        a.stop(signal.SIGKILL)
+        a.start()
+        c = final(s, cid)
+        check(c["status"] == "interrupted", c)
+        time.sleep(1)
+        with open(marker) as f:
+            check(f.read() == "run\n", "the script ran again")
+        check(a.sql("SELECT state FROM commands WHERE command_id = ?", (cid,)) ==
+              [("interrupted",)], a.sql("SELECT * FROM commands"))
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def case_stop_cancels_script(tmp):
+    """SIGTERM to the agent while a script runs: the script is stopped, the agent exits
+    cleanly and the result says the command was stopped, once."""
+    s, a, dev = setup(tmp)
+    try:
+        p = script(tmp, "long.sh", "sleep 60\n")
+        cid = s.cli_json("command", "send", dev, "script", p)["command_id"]
+        a.proc.wait_for("running command " + cid, 10)
+        t0 = time.monotonic()
+        rc = a.stop()
+        check(rc == 0, "ward run exited %s" % rc)
+        check(time.monotonic() - t0 < 12, "the stop waited for the script")
+        row = a.sql("SELECT state, status FROM commands WHERE command_id = ?", (cid,))
+        check(row == [("done", "failed")], row)
+        a.start()
+        c = final(s, cid)
+        check(c["status"] == "failed", c)
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def case_invalid_params_refused(tmp):
+    """Parameters the agent's field table refuses (sent raw with --param, past the server's
+    own check) fail with the reason and never run."""
+    s, a, dev = setup(tmp)
+    try:
+        cid = s.cli_json("command", "send", dev, "ping", "--param", "surprise=1")["command_id"]
+        c = final(s, cid)
+        check(c["status"] == "failed", c)
+        check("surprise" in (c["result"]["error"] or ""), c["result"])
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+BOOT_A = "11111111-2222-4333-8444-555555555555"
+BOOT_B = "99999999-2222-4333-8444-555555555555"
+
+
+class Logind:
+    """python-dbusmock's logind template on a private system bus (dbus-daemon); the agent
+    reaches it through WARD_SYSTEM_BUS_ADDRESS, never the machine's own logind."""
+    ACTIONS = ("LockSessions", "Reboot", "PowerOff")
+
+    def __init__(self, tmp):
+        import shutil
+        import subprocess
+        import dbus
+        conf, sock = os.path.join(tmp, "bus.conf"), os.path.join(tmp, "bus")
+        with open(conf, "w") as f:
+            f.write("<busconfig><type>system</type><listen>unix:path=%s</listen>"
+                    "<auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
+                    "<allow own=\"*\"/><allow send_type=\"method_call\"/>"
+                    "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/>"
+                    "</policy></busconfig>\n" % sock)
+        self.daemon = subprocess.Popen([shutil.which("dbus-daemon"), "--config-file=" + conf,
+                                        "--nofork", "--print-address"], stdout=subprocess.PIPE,
+                                       text=True)
+        self.addr = self.daemon.stdout.readline().strip()
+        self.mock = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--system", "-t",
+                                      "logind"], env=dict(os.environ,
+                                                          DBUS_SYSTEM_BUS_ADDRESS=self.addr),
+                                     stdout=subprocess.DEVNULL)
+        self.bus = dbus.bus.BusConnection(self.addr)
+        wait_until(lambda: self.bus.name_has_owner("org.freedesktop.login1"), 10,
+                   what="dbusmock's logind")
+        self.ctl = dbus.Interface(self.bus.get_object("org.freedesktop.login1",
+                                                      "/org/freedesktop/login1"),
+                                  "org.freedesktop.DBus.Mock")
+
+    def add_session(self, sid, uid, user, stype):
+        import dbus
+        path = self.ctl.AddSession(sid, "seat0", dbus.UInt32(uid), user, True)
+        props = dbus.Interface(self.bus.get_object("org.freedesktop.login1", path),
+                               "org.freedesktop.DBus.Properties")
+        props.Set("org.freedesktop.login1.Session", "Type", stype)
+        props.Set("org.freedesktop.login1.Session", "Class", "user")
+
+    def calls(self):
+        return [str(c[1]) for c in self.ctl.GetCalls() if str(c[1]) in self.ACTIONS]
+
+    def close(self):
+        for p in (self.mock, self.daemon):
+            p.terminate()
+            p.wait(10)
+
+
+def have_dbusmock():
+    import shutil
+    try:
+        import dbus  # noqa: F401
+        import dbusmock  # noqa: F401
+    except ImportError:
+        return False
+    return bool(shutil.which("dbus-daemon"))
+
+
+def case_lock_and_reboot_across_boot(tmp):
+    """lock locks the graphical sessions through logind; reboot says `accepted`, asks logind
+    to reboot only after the service acknowledged that, and after the restart on a new boot
+    id (a scratch root's /proc/sys/kernel/random/boot_id) reports `succeeded` with both."""
+    if not have_dbusmock():
+        print("SKIP: python3-dbusmock or dbus-daemon missing (scripts/install-deps)")
+        return
+    root = os.path.join(tmp, "root")
+    bootf = os.path.join(root, "proc/sys/kernel/random/boot_id")
+    os.makedirs(os.path.dirname(bootf))
+    with open(bootf, "w") as f:
+        f.write(BOOT_A + "\n")
+    os.makedirs(os.path.join(root, "etc"))
+    with open(os.path.join(root, "etc/hostname"), "w") as f:
+        f.write("laptop-1\n")
+    lg = Logind(tmp)
+    s = Server(tmp).start()
+    a = Agent(tmp, config=dict(FAST, root=root))
+    env = dict(os.environ, WARD_SYSTEM_BUS_ADDRESS=lg.addr)
+    try:
+        a.enroll(s.token())
+        dev = a.status()["device_id"]
+        a.start(env=env)
+        lg.add_session("c1", 1000, "alice", "wayland")
+        lg.add_session("c2", 1001, "bob", "tty")
+        c = final(s, s.cli_json("command", "send", dev, "lock")["command_id"])
+        check(c["status"] == "succeeded", c)
+        check("LockSessions" in lg.calls(), lg.calls())
+        check("alice" in str(c["result"]["output"]) and "bob" not in str(c["result"]["output"]),
+              c["result"])
+
+        cid = s.cli_json("command", "send", dev, "reboot")["command_id"]
+        wait_until(lambda: "Reboot" in lg.calls(), 15, what="logind's Reboot call")
+        check(a.sql("SELECT state, acked FROM commands WHERE command_id = ?", (cid,)) ==
+              [("awaiting_reboot", 1)], a.sql("SELECT * FROM commands"))
+        c = command(s, cid)
+        check(c["status"] == "accepted", c)  # the device reported it would reboot
+        check(lg.calls().count("Reboot") == 1, lg.calls())
+        # The "reboot": the agent goes down, the machine comes back with a new boot id.
+        a.stop(signal.SIGKILL)
+        with open(bootf, "w") as f:
+            f.write(BOOT_B + "\n")
+        a.start(env=env)
+        c = final(s, cid)
+        check(c["status"] == "succeeded", c)
+        out = c["result"]["output"]
+        check(out.get("boot_id_before") == BOOT_A and out.get("boot_id_after") == BOOT_B, out)
+        check(lg.calls().count("Reboot") == 1, "rebooted again: %s" % lg.calls())
+        check(a.sql("SELECT state FROM commands WHERE command_id = ?", (cid,)) == [("done",)],
+              a.sql("SELECT * FROM commands"))
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+        lg.close()
+
+
+if __name__ == "__main__":
+    main({k[5:]: v for k, v in globals().items() if k.startswith("case_")})
