@@ -70,4 +70,3 @@ WT_TEST(snapshot_per_device)
     WT_EQ_ERR(agent_inv_snapshot_load(st, "d-2", hash, &doc), WARD_ENOENT);
     agent_state_close(st);
 }
-
