@@ -25,6 +25,7 @@
 #include "agent/invsync.h"
 #include "agent/jobs.h"
 #include "agent/outbox.h"
+#include "agent/session.h"
 #include "agent/state.h"
 #include "platform/sysinfo.h"
 #include "ward/alloc.h"
@@ -165,13 +166,12 @@ struct agent_checkin {
     uv_loop_t *loop;
     struct agent_state *st;
     const struct agent_config *cfg;
-    struct agent_identity id;
-    int have_id;
-    struct agent_http *http;
-    struct agent_jobs *jobs; /* the daemon's job runner (borrowed) */
-    int results_pending;     /* a job's result entered the outbox since the last upload */
-    uv_timer_t timer;        /* next cycle (interval or backoff) */
-    uv_timer_t wait_timer;   /* re-arming the long-poll after a failure */
+    struct agent_session *sess;      /* the daemon's session (borrowed) */
+    const struct agent_identity *id; /* the session's, while it is ready */
+    struct agent_jobs *jobs;         /* the daemon's job runner (borrowed) */
+    int results_pending;             /* a job's result entered the outbox since the last upload */
+    uv_timer_t timer;                /* next cycle (interval or backoff) */
+    uv_timer_t wait_timer;           /* re-arming the long-poll after a failure */
     unsigned open_handles;
     int closing;
     agent_checkin_close_fn close_cb;
@@ -179,7 +179,6 @@ struct agent_checkin {
 
     enum phase phase;
     struct agent_http_req *op_req, *wait_req;
-    EVP_PKEY *renew_key;        /* key of an in-flight renewal */
     struct agent_invsync *inv;  /* inventory uploads (agent/invsync.h) */
     struct agent_baselines *bl; /* assigned baselines (agent/baselines.h) */
     json_t *assigned;           /* the last check-in's "baselines", NULL when absent */
@@ -230,36 +229,11 @@ static void note_error(struct agent_checkin *c, const char *what, int err, const
     note(c, AGENT_META_LAST_ERROR, line);
 }
 
-static int build_url(const struct agent_checkin *c, const char *path, char *out, size_t outlen)
-{
-    int n = snprintf(out, outlen, "%s%s", c->id.server_url, path);
-    return n > 0 && (size_t)n < outlen ? 0 : WARD_ETOOBIG;
-}
-
-/* POSTs body (borrowed) as JSON to path on the service as the cycle's operation; bodies
- * over 1 KiB go gzip-compressed. Fails without calling cb, as agent_http_request does. */
+/* POSTs body (borrowed) as JSON to path on the service as the cycle's operation. */
 static int post_json(struct agent_checkin *c, const char *path, const json_t *body,
                      agent_http_done_fn cb)
 {
-    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
-    struct agent_http_request rq;
-    char *text = NULL, url[URL_MAX];
-    size_t len = 0;
-    int rc = body ? ward_json_dumps(body, 0, &text, &len) : WARD_ENOMEM;
-    if (rc == 0)
-        rc = build_url(c, path, url, sizeof(url));
-    if (rc == 0) {
-        memset(&rq, 0, sizeof(rq));
-        rq.method = "POST";
-        rq.url = url;
-        rq.headers = hdrs;
-        rq.body = text;
-        rq.body_len = len;
-        rq.gzip_body = len > 1024;
-        rc = agent_http_request(c->http, &rq, cb, c, &c->op_req);
-    }
-    ward_free(text);
-    return rc;
+    return agent_session_post_json(c->sess, path, body, cb, c, &c->op_req);
 }
 
 static void finish_once(struct agent_checkin *c, int rc)
@@ -271,44 +245,12 @@ static void finish_once(struct agent_checkin *c, int rc)
     done(rc, c->done_ctx);
 }
 
+/* Closes the session's client: every request on it (the cycle's, the long-poll, the
+ * subsystems', downloads) completes with WARD_ECANCELED. */
 static void http_teardown(struct agent_checkin *c)
 {
-    struct agent_http *h = c->http;
-    c->http = NULL;
-    /* Cancels op_req / wait_req: their callbacks see WARD_ECANCELED and do nothing. */
-    agent_http_close(h, NULL, NULL);
-}
-
-static int http_build(struct agent_checkin *c)
-{
-    struct agent_http_opts o;
-    char *key = NULL;
-    size_t keylen = 0;
-    int rc;
-
-    rc = agent_identity_key_pem(&c->id, &key, &keylen);
-    if (rc != 0) {
-        WARD_LOG_ERR(rc, "cannot read the device key %s", c->id.key_path);
-        return rc;
-    }
-    memset(&o, 0, sizeof(o));
-    o.ca_pem = c->id.ca_pem;
-    o.ca_pem_len = strlen(c->id.ca_pem);
-    o.extra_ca_file = c->cfg->extra_ca_file;
-    o.client_cert_pem = c->id.cert_pem;
-    o.client_cert_pem_len = strlen(c->id.cert_pem);
-    o.client_key_pem = key;
-    o.client_key_pem_len = keylen;
-    o.proxy = c->cfg->proxy;
-    o.no_proxy = c->cfg->no_proxy;
-    o.connect_timeout_ms = (long)c->cfg->connect_timeout * 1000L;
-    o.max_response = c->cfg->max_response;
-    rc = agent_http_new(c->loop, &o, &c->http);
-    memset(key, 0, keylen);
-    ward_free(key);
-    if (rc != 0)
-        WARD_LOG_ERR(rc, "cannot set up the HTTPS client");
-    return rc;
+    agent_session_teardown(c->sess);
+    c->id = NULL;
 }
 
 /* Stops talking to the service for good (until re-enrollment). */
@@ -321,7 +263,7 @@ static void enter_needs_reenrollment(struct agent_checkin *c, const char *reason
     WARD_LOG_ERR(WARD_EREVOKED,
                  "%s: this device needs re-enrollment; the agent stops contacting %s. "
                  "Run: ward enroll --force --token TOKEN",
-                 reason, c->id.server_url ? c->id.server_url : "the service");
+                 reason, c->id ? c->id->server_url : "the service");
     c->stopped = 1;
     c->phase = PH_IDLE;
     uv_timer_stop(&c->timer);
@@ -366,9 +308,9 @@ static uint64_t next_delay(const struct agent_checkin *c)
 {
     uint64_t d = agent_sched_jitter(interval_ms(c), rnd32());
     int64_t now = ward_time_now();
-    int64_t until = agent_sched_renew_at(c->id.not_before, c->id.not_after) - now;
+    int64_t until = agent_sched_renew_at(c->id->not_before, c->id->not_after) - now;
     if (until < 0)
-        until = c->id.not_after > now ? (c->id.not_after - now) / 2 : 0;
+        until = c->id->not_after > now ? (c->id->not_after - now) / 2 : 0;
     if ((uint64_t)until * 1000 + 1000 < d)
         d = (uint64_t)until * 1000 + 1000;
     return d;
@@ -487,11 +429,11 @@ static void on_inventory_done(int rc, const struct agent_http_response *r, void 
 
 static void inventory_step(struct agent_checkin *c)
 {
-    enum agent_inv_kind kind = agent_invsync_due(c->inv, c->id.device_id);
+    enum agent_inv_kind kind = agent_invsync_due(c->inv, c->id->device_id);
     int rc;
     if (!c->once) {
         cycle_succeeded(c);
-        if (kind == AGENT_INV_NONE || c->stopped || c->closing || !c->http)
+        if (kind == AGENT_INV_NONE || c->stopped || c->closing || !agent_session_ready(c->sess))
             return;
     } else if (kind == AGENT_INV_NONE) {
         cycle_succeeded(c);
@@ -499,8 +441,8 @@ static void inventory_step(struct agent_checkin *c)
     } else {
         c->phase = PH_INVENTORY;
     }
-    rc = agent_invsync_run(c->inv, kind, c->cfg->root, &c->http, c->id.server_url, c->id.device_id,
-                           on_inventory_done, c);
+    rc = agent_invsync_run(c->inv, kind, c->cfg->root, agent_session_http(c->sess),
+                           c->id->server_url, c->id->device_id, on_inventory_done, c);
     if (rc != 0 && rc != WARD_EBUSY)
         WARD_LOG_WARN_ERR(rc, "cannot start the inventory upload");
     if (rc != 0 && c->once)
@@ -534,7 +476,8 @@ static void baselines_step(struct agent_checkin *c)
     int rc;
     c->assigned = NULL;
     c->phase = PH_BASELINES;
-    rc = agent_baselines_sync(c->bl, &c->http, c->id.server_url, assigned, on_baselines_done, c);
+    rc = agent_baselines_sync(c->bl, agent_session_http(c->sess), c->id->server_url, assigned,
+                              on_baselines_done, c);
     json_decref(assigned);
     if (rc != 0) {
         WARD_LOG_WARN_ERR(rc, "cannot start the baseline sync");
@@ -707,7 +650,7 @@ static void on_checkin(struct agent_http_response *r, void *ctx)
     }
     if (a.renew)
         c->renew_now = 1;
-    rc = agent_commands_ingest(c->st, NULL, c->id.device_id, c->id.command_key, a.commands,
+    rc = agent_commands_ingest(c->st, NULL, c->id->device_id, c->id->command_key, a.commands,
                                ward_time_now(), &accepted);
     if (rc == 0 && json_array_size(a.commands) >= 100)
         c->again = 1;
@@ -738,7 +681,7 @@ static void checkin_send(struct agent_checkin *c)
     int rc;
 
     c->phase = PH_CHECKIN;
-    ward_time_iso(c->id.not_after, na, sizeof(na));
+    ward_time_iso(c->id->not_after, na, sizeof(na));
     rc = agent_outbox_checkin_json(agent_state_store(c->st), &ob);
     if (rc == 0) {
         body = json_pack("{s:s, s:s, s:I, s:s, s:I, s:o}", "agent_version", WARD_VERSION,
@@ -756,102 +699,38 @@ static void checkin_send(struct agent_checkin *c)
 
 /* ---- renewal ---------------------------------------------------------------------------- */
 
-static void on_renew(struct agent_http_response *r, void *ctx)
+static void on_renewed(int rc, const struct agent_http_response *r, void *ctx)
 {
     struct agent_checkin *c = ctx;
-    EVP_PKEY *key = c->renew_key;
-    json_t *j = NULL;
-    const char *cert = NULL, *ca = NULL;
-    int64_t nb = 0, na = 0;
-    int rc;
+    const char *detail = r ? r->error_detail : "";
 
-    c->op_req = NULL;
-    c->renew_key = NULL;
-    if (r->err == WARD_ECANCELED || c->closing) {
-        EVP_PKEY_free(key);
+    if (rc == WARD_ECANCELED || c->closing || c->phase != PH_RENEW)
         return;
-    }
-    if (is_auth_refusal(r)) {
-        EVP_PKEY_free(key);
+    if (r && is_auth_refusal(r)) {
         auth_refused(c, r);
         return;
     }
-    rc = r->err;
-    if (rc == 0) {
-        rc = ward_json_loadb(r->body.data, r->body.len, NULL, &j, NULL);
-        if (rc == 0 &&
-            (ward_json_get_str(j, NULL, "certificate", WARD_JSON_REQUIRED, &cert, NULL) != 0 ||
-             ward_json_get_str(j, NULL, "ca", 0, &ca, NULL) != 0))
-            rc = WARD_EPROTO;
-        if (rc == 0 && !ca)
-            ca = c->id.ca_pem;
-        /* The CA must stay the one pinned at enrollment, whatever the answer says. */
-        if (rc == 0 && strcmp(ca, c->id.ca_pem) != 0) {
-            char p1[WARD_PIN_SIZE], p2[WARD_PIN_SIZE];
-            X509 *x1 = NULL, *x2 = NULL;
-            if (ward_x509_parse(ca, strlen(ca), &x1) != 0 ||
-                ward_x509_parse(c->id.ca_pem, strlen(c->id.ca_pem), &x2) != 0 ||
-                ward_pin_from_cert(x1, p1) != 0 || ward_pin_from_cert(x2, p2) != 0 ||
-                strcmp(p1, p2) != 0)
-                rc = WARD_EVERIFY;
-            X509_free(x1);
-            X509_free(x2);
-        }
-        if (rc == 0)
-            rc = agent_identity_check_cert(cert, c->id.ca_pem, key, &nb, &na);
-        if (rc == 0)
-            rc = agent_identity_store_renewal(c->st, key, cert, c->id.ca_pem);
-    }
-    json_decref(j);
-    EVP_PKEY_free(key);
-    if (rc != 0) {
+    if (rc != 0 && agent_session_ready(c->sess)) {
         /* The current certificate still works: check in with it, retry next time. */
-        note_error(c, "certificate renewal", rc, r->error_detail);
+        note_error(c, "certificate renewal", rc, detail);
         WARD_LOG_WARN_ERR(rc, "certificate renewal failed%s%s; retrying at the next check-in",
-                          r->error_detail[0] ? ": " : "", r->error_detail);
+                          detail[0] ? ": " : "", detail);
         checkin_send(c);
         return;
     }
-    c->renew_now = 0;
-    agent_identity_release(&c->id);
-    c->have_id = 0;
-    rc = agent_identity_load(c->st, &c->id);
-    if (rc == 0) {
-        char t[32];
-        c->have_id = 1;
-        ward_time_iso(c->id.not_after, t, sizeof(t));
-        WARD_INFO("device certificate renewed, valid until %s", t);
-        http_teardown(c);
-        rc = http_build(c);
-    }
-    if (rc != 0) {
-        cycle_failed(c, "certificate renewal", NULL, rc);
+    c->id = agent_session_identity(c->sess);
+    if (rc != 0 || !c->id) {
+        cycle_failed(c, "certificate renewal", NULL, rc ? rc : WARD_ESTATE);
         return;
     }
+    c->renew_now = 0;
     checkin_send(c);
 }
 
 static int renew_send(struct agent_checkin *c)
 {
-    json_t *body = NULL;
-    char *csr = NULL;
-    int rc;
-
     c->phase = PH_RENEW;
-    rc = ward_key_generate_p256(&c->renew_key);
-    if (rc == 0)
-        rc = ward_csr_create(c->renew_key, c->id.device_id, NULL, 0, &csr, NULL);
-    if (rc == 0) {
-        body = json_pack("{s:s}", "csr", csr);
-        rc = post_json(c, "/api/v1/renew", body, on_renew);
-    }
-    json_decref(body);
-    ward_free(csr);
-    if (rc != 0) {
-        EVP_PKEY_free(c->renew_key);
-        c->renew_key = NULL;
-    }
-    return rc;
+    return agent_session_renew(c->sess, on_renewed, c);
 }
 
 /* ---- cycle ------------------------------------------------------------------------------- */
@@ -864,9 +743,9 @@ static void cycle_start(struct agent_checkin *c)
         return;
     uv_timer_stop(&c->timer);
     c->cycle_commands = 0;
-    if (now >= c->id.not_after) {
+    if (now >= c->id->not_after) {
         char t[32], reason[96];
-        ward_time_iso(c->id.not_after, t, sizeof(t));
+        ward_time_iso(c->id->not_after, t, sizeof(t));
         snprintf(reason, sizeof(reason), "the device certificate expired at %s", t);
         enter_needs_reenrollment(c, reason);
         return;
@@ -875,11 +754,12 @@ static void cycle_start(struct agent_checkin *c)
         results_send(c);
         return;
     }
-    if (c->renew_now || agent_sched_renew_due(c->id.not_before, c->id.not_after, now)) {
+    if (c->renew_now || agent_sched_renew_due(c->id->not_before, c->id->not_after, now)) {
         WARD_INFO("renewing the device certificate%s",
                   c->renew_now ? " (asked by the service)" : "");
         if (renew_send(c) == 0)
             return;
+        c->phase = PH_IDLE;
         WARD_WARN("cannot start certificate renewal; checking in with the current certificate");
     }
     checkin_send(c);
@@ -944,23 +824,19 @@ static void on_wait(struct agent_http_response *r, void *ctx)
 static void wait_arm(struct agent_checkin *c)
 {
     struct agent_http_request rq;
-    char url[URL_MAX], path[96];
+    char path[96];
     int rc;
 
-    if (c->once || c->stopped || c->closing || c->wait_req || !c->http ||
+    if (c->once || c->stopped || c->closing || c->wait_req || !agent_session_ready(c->sess) ||
         uv_is_active((uv_handle_t *)&c->wait_timer))
         return;
     snprintf(path, sizeof(path), "/api/v1/wait?timeout=%d&seq=%lld", WAIT_TIMEOUT_S,
              agent_commands_seq_high(c->st));
-    rc = build_url(c, path, url, sizeof(url));
     memset(&rq, 0, sizeof(rq));
-    rq.method = "GET";
-    rq.url = url;
     rq.low_speed_time_s = -1; /* silent for up to WAIT_TIMEOUT_S by design */
     rq.timeout_ms = (WAIT_TIMEOUT_S + 30) * 1000L;
     c->wait_started_ms = uv_now(c->loop);
-    if (rc == 0)
-        rc = agent_http_request(c->http, &rq, on_wait, c, &c->wait_req);
+    rc = agent_session_get(c->sess, path, &rq, on_wait, c, &c->wait_req);
     if (rc != 0) {
         c->wait_fails++;
         WARD_LOG_WARN_ERR(rc, "cannot start the long-poll wait");
@@ -981,12 +857,13 @@ static void on_wait_timer(uv_timer_t *t)
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agent_config *cfg,
-                      struct agent_jobs *jobs, struct agent_checkin **out)
+                      struct agent_session *sess, struct agent_jobs *jobs,
+                      struct agent_checkin **out)
 {
     struct agent_checkin *c;
     struct agent_jobs_listener l;
     *out = NULL;
-    if (!jobs)
+    if (!jobs || !sess)
         return WARD_EINVAL;
     c = ward_calloc(1, sizeof(*c));
     if (!c)
@@ -1019,6 +896,7 @@ int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agen
         return WARD_ENOMEM;
     }
     c->jobs = jobs;
+    c->sess = sess;
     l.results = on_job_results;
     l.idle = on_jobs_idle;
     l.ctx = c;
@@ -1052,14 +930,13 @@ static int engine_prepare(struct agent_checkin *c, int quiet)
         ward_free(why);
         return WARD_EREVOKED;
     }
-    agent_identity_release(&c->id);
-    c->have_id = 0;
-    rc = agent_identity_load(c->st, &c->id);
-    if (rc != 0) {
-        WARD_LOG_ERR(rc, "cannot load the device identity from the state database");
-        return rc;
+    /* The session may be up already (a download loaded it); a changed identity reloads. */
+    if (!agent_session_ready(c->sess) || agent_session_identity_changed(c->sess)) {
+        rc = agent_session_load(c->sess, 1);
+        if (rc != 0)
+            return rc;
     }
-    c->have_id = 1;
+    c->id = agent_session_identity(c->sess);
     if (agent_state_get(c->st, AGENT_META_INTERVAL, &iv) == 0) {
         long long v = 0;
         if (sscanf(iv, "%lld", &v) == 1 && v >= MIN_INTERVAL_S && v <= MAX_INTERVAL_S)
@@ -1069,11 +946,6 @@ static int engine_prepare(struct agent_checkin *c, int quiet)
     memset(&si, 0, sizeof(si));
     plat_sysinfo_get(c->cfg->root, &si);
     snprintf(c->hostname, sizeof(c->hostname), "%s", si.hostname);
-    if (!c->http) {
-        rc = http_build(c);
-        if (rc != 0)
-            return rc;
-    }
     c->stopped = 0;
     c->fails = c->wait_fails = 0;
     return 0;
@@ -1101,24 +973,10 @@ int agent_checkin_start(struct agent_checkin *c)
         return 0; /* idle, said so once */
     if (rc != 0)
         return rc;
-    WARD_INFO("enrolled as %s with %s; checking in every %lld s", c->id.device_id, c->id.server_url,
-              c->interval_s);
+    WARD_INFO("enrolled as %s with %s; checking in every %lld s", c->id->device_id,
+              c->id->server_url, c->interval_s);
     uv_timer_start(&c->timer, on_timer, 0, 0);
     return 0;
-}
-
-/* 1 when the database holds another identity than the one in use (ward enroll --force
- * ran while the daemon was up). */
-static int identity_changed(struct agent_checkin *c)
-{
-    char *cert = NULL;
-    int changed;
-    if (!c->have_id)
-        return 1;
-    changed =
-        agent_state_get(c->st, "device_cert", &cert) != 0 || strcmp(cert, c->id.cert_pem) != 0;
-    ward_free(cert);
-    return changed;
 }
 
 void agent_checkin_reload(struct agent_checkin *c)
@@ -1126,7 +984,7 @@ void agent_checkin_reload(struct agent_checkin *c)
     if (!c || c->closing || c->once)
         return;
     if (!c->stopped) {
-        if (c->phase != PH_IDLE || !identity_changed(c))
+        if (c->phase != PH_IDLE || !agent_session_identity_changed(c->sess))
             return;
         WARD_INFO("the device identity changed; restarting check-ins with the new one");
         c->stopped = 1;
@@ -1136,7 +994,7 @@ void agent_checkin_reload(struct agent_checkin *c)
     }
     if (engine_prepare(c, 1) != 0)
         return;
-    WARD_INFO("enrolled as %s with %s; checking in", c->id.device_id, c->id.server_url);
+    WARD_INFO("enrolled as %s with %s; checking in", c->id->device_id, c->id->server_url);
     uv_timer_start(&c->timer, on_timer, 0, 0);
 }
 
@@ -1165,8 +1023,6 @@ static void closed_one(struct agent_checkin *c)
         return;
     cb = c->close_cb;
     ctx = c->close_ctx;
-    agent_identity_release(&c->id);
-    EVP_PKEY_free(c->renew_key);
     json_decref(c->assigned);
     ward_free(c);
     if (cb)

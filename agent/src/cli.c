@@ -431,7 +431,7 @@ static int cmd_checkin(struct cli *c, int argc, char **argv)
         rc = agent_jobs_new(&jo, &jobs);
     }
     if (rc == 0)
-        rc = agent_checkin_new(&loop, st, &c->cfg, jobs, &ck);
+        rc = agent_checkin_new(&loop, st, &c->cfg, sess, jobs, &ck);
     if (rc == 0) {
         rc = agent_checkin_once(ck, on_checkin_done, &once);
         if (rc == 0)

@@ -140,9 +140,8 @@ static void daemon_reload(struct daemon *d)
         apply_runtime_config(d);
         WARD_INFO("configuration reloaded");
     }
-    agent_checkin_reload(d->checkin); /* picks up an enrollment made since */
-    if (agent_session_identity_changed(d->session))
-        agent_session_teardown(d->session); /* downloads load the new identity */
+    agent_checkin_reload(d->checkin); /* picks up an enrollment made since (and reloads the
+                                       * session with the new identity) */
     ward_buf_release(&errs);
     plat_service_ready("running");
 }
@@ -208,7 +207,7 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
         rc = agent_jobs_new(&jo, &d.jobs);
     }
     if (rc == 0)
-        rc = agent_checkin_new(&d.loop, d.state, &d.cfg, d.jobs, &d.checkin);
+        rc = agent_checkin_new(&d.loop, d.state, &d.cfg, d.session, d.jobs, &d.checkin);
     if (rc == 0)
         rc = agent_checkin_start(d.checkin);
     if (rc != 0) {

@@ -20,6 +20,7 @@
 struct agent_state;
 struct agent_config;
 struct agent_jobs;
+struct agent_session;
 
 /* ---- schedule math (pure) --------------------------------------------------------------- */
 
@@ -68,9 +69,13 @@ typedef void (*agent_checkin_close_fn)(void *ctx);
 /* Creates an engine on loop; st and cfg are borrowed and must outlive it (cfg may be
  * changed in place between loop iterations, as the daemon's reload does). Owns two
  * uv_timers from here on: free it with agent_checkin_close. */
-/* jobs is the daemon's job runner (borrowed; the engine kicks it and is its listener). */
+/* sess is the daemon's session (its client, identity and renewal: the engine loads it,
+ * renews through it and tears it down when the device must stop talking to the service);
+ * jobs is the daemon's job runner (the engine kicks it and is its listener). Both are
+ * borrowed and must outlive the engine. */
 int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agent_config *cfg,
-                      struct agent_jobs *jobs, struct agent_checkin **out);
+                      struct agent_session *sess, struct agent_jobs *jobs,
+                      struct agent_checkin **out);
 /* Daemon mode: recovers the command journal, then checks in now and on schedule. When the
  * device is not enrolled or needs re-enrollment it logs that once and stays idle. */
 int agent_checkin_start(struct agent_checkin *c);
