@@ -3,6 +3,8 @@
 #include "wtest.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "platform/fs.h"
 #include "ward/alloc.h"
@@ -94,6 +96,41 @@ const char *wt_write_file(const char *rel, const char *data, size_t len)
     if (rc != 0)
         wt_fail(__FILE__, __LINE__, "cannot write %s: %s", p, ward_err_name(rc));
     return p;
+}
+
+void wt_check_generated(const char *path, const char *begin, const char *end, const char *gen,
+                        size_t genlen)
+{
+    char *doc = NULL, *b, *e;
+    size_t len;
+    if (plat_fs_read_file(NULL, path, PLAT_FS_NTS, 1 << 22, &doc, &len) != 0)
+        wt_fail(__FILE__, __LINE__, "cannot read %s", path);
+    b = strstr(doc, begin);
+    e = b ? strstr(b, end) : NULL;
+    if (!b || !e) {
+        ward_free(doc);
+        wt_fail(__FILE__, __LINE__, "%s lacks the markers %s ... %s", path, begin, end);
+    }
+    b += strlen(begin);
+    if (getenv("WARD_UPDATE_DOCS")) {
+        size_t head = (size_t)(b - doc), tail = strlen(e);
+        char *out = ward_malloc(head + genlen + tail);
+        if (!out)
+            wt_fail(__FILE__, __LINE__, "out of memory");
+        memcpy(out, doc, head);
+        memcpy(out + head, gen, genlen);
+        memcpy(out + head + genlen, e, tail);
+        if (plat_fs_write_file_mkdirs(path, out, head + genlen + tail) != 0)
+            wt_fail(__FILE__, __LINE__, "cannot write %s", path);
+        ward_free(out);
+    } else if ((size_t)(e - b) != genlen || memcmp(b, gen, genlen) != 0) {
+        ward_free(doc);
+        wt_fail(__FILE__, __LINE__,
+                "the generated part of %s is out of date: rerun this case with "
+                "WARD_UPDATE_DOCS=1",
+                path);
+    }
+    ward_free(doc);
 }
 
 const char *wt_data_dir(void)

@@ -36,6 +36,12 @@ const char *wt_tmpdir(void);
 const char *wt_path(const char *rel);
 /* Writes a file (creating parent directories) under the scratch dir; returns its path. */
 const char *wt_write_file(const char *rel, const char *data, size_t len);
+/* A generated part of a document in the source tree (under docs/) must equal gen: the text
+ * between the lines begin and end of the file at path. With WARD_UPDATE_DOCS=1 in the
+ * environment the file is rewritten instead. A stale document fails the case, naming
+ * path and how to regenerate it. */
+void wt_check_generated(const char *path, const char *begin, const char *end, const char *gen,
+                        size_t genlen);
 /* Directory of the test's data fixtures (tests/data in the source tree). */
 const char *wt_data_dir(void);
 

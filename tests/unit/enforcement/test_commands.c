@@ -571,11 +571,21 @@ WT_TEST(validate_full_wipe)
     refused("full_wipe", "{\"force\": true}", "$.force: unknown parameter");
 }
 
+/* docs/commands.md embeds the generated reference between these markers. */
+#define CMD_DOC_BEGIN "<!-- BEGIN GENERATED COMMAND REFERENCE (enf_cmd_markdown) -->\n"
+#define CMD_DOC_END "<!-- END GENERATED COMMAND REFERENCE -->"
+
 WT_TEST(docs_tables)
 {
     struct ward_buf b;
     ward_buf_init(&b, 1u << 20);
     WT_OK(enf_cmd_markdown(&b));
+    wt_check_generated(WARD_DOCS_COMMANDS, CMD_DOC_BEGIN, CMD_DOC_END, b.data, b.len);
+    for (const struct enf_cmd *const *c = enf_os_commands; *c; c++) {
+        char h[64];
+        snprintf(h, sizeof(h), "### `%s`", (*c)->name);
+        WT_CONTAINS(b.data, h);
+    }
     WT_CONTAINS(b.data, "### `run_script`");
     WT_CONTAINS(b.data, "### `full_wipe`");
     WT_CONTAINS(b.data, "| `output_max` |");

@@ -226,35 +226,15 @@ WT_TEST(too_many_errors_are_capped)
 WT_TEST(docs_field_reference_up_to_date)
 {
     struct ward_buf gen;
-    char *doc = NULL, *b, *e;
-    size_t len;
     ward_buf_init(&gen, 1 << 20);
     WT_OK(enf_schema_markdown(&gen));
-    WT_OK(plat_fs_read_file(NULL, WARD_DOCS_BASELINES, PLAT_FS_NTS, 1 << 20, &doc, &len));
-    b = strstr(doc, DOC_BEGIN);
-    e = strstr(doc, DOC_END);
-    WT_ASSERT(b && e && e > b);
-    b += strlen(DOC_BEGIN);
-    if (getenv("WARD_UPDATE_DOCS")) {
-        struct ward_buf out;
-        ward_buf_init(&out, 1 << 21);
-        ward_buf_append(&out, doc, (size_t)(b - doc));
-        ward_buf_append(&out, gen.data, gen.len);
-        ward_buf_append_str(&out, e);
-        WT_OK(plat_fs_write_file_mkdirs(WARD_DOCS_BASELINES, out.data, out.len));
-        ward_buf_release(&out);
-    } else if ((size_t)(e - b) != gen.len || memcmp(b, gen.data, gen.len) != 0) {
-        wt_fail(__FILE__, __LINE__,
-                "docs/baselines.md field reference is out of date: rerun this case with "
-                "WARD_UPDATE_DOCS=1 (or paste `ward baseline schema`)");
-    }
+    wt_check_generated(WARD_DOCS_BASELINES, DOC_BEGIN, DOC_END, gen.data, gen.len);
     /* every kind of the table is documented */
     for (const struct enf_kind *const *k = enf_os_kinds; *k; k++) {
         char h[64];
         snprintf(h, sizeof(h), "### Kind `%s`", (*k)->name);
         WT_CONTAINS(gen.data, h);
     }
-    ward_free(doc);
     ward_buf_release(&gen);
 }
 
