@@ -909,30 +909,16 @@ int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agen
  * do. Returns 0 when the engine can check in. */
 static int engine_prepare(struct agent_checkin *c, int quiet)
 {
-    enum agent_lifecycle l = agent_identity_lifecycle(c->st);
     struct plat_sysinfo si;
     char *iv = NULL;
     int rc;
 
-    if (l == AGENT_NOT_ENROLLED) {
-        if (!quiet)
-            WARD_INFO("not enrolled: run `ward enroll --token TOKEN`, then reload (SIGHUP)");
-        return WARD_ESTATE;
-    }
-    if (l == AGENT_NEEDS_REENROLLMENT) {
-        char *why = NULL;
-        agent_state_get(c->st, AGENT_META_REENROLL_REASON, &why);
-        if (!quiet)
-            WARD_LOG_ERR(WARD_EREVOKED,
-                         "this device needs re-enrollment (%s); not contacting the service. "
-                         "Run: ward enroll --force --token TOKEN",
-                         why ? why : "unknown reason");
-        ward_free(why);
-        return WARD_EREVOKED;
-    }
-    /* The session may be up already (a download loaded it); a changed identity reloads. */
-    if (!agent_session_ready(c->sess) || agent_session_identity_changed(c->sess)) {
-        rc = agent_session_load(c->sess, 1);
+    /* The session may be up already (a download loaded it); a changed identity or
+     * lifecycle loads it again, and the load says why it cannot (not enrolled, needs
+     * re-enrollment). */
+    if (!agent_session_ready(c->sess) || agent_session_identity_changed(c->sess) ||
+        agent_identity_lifecycle(c->st) != AGENT_ENROLLED) {
+        rc = agent_session_load(c->sess, quiet);
         if (rc != 0)
             return rc;
     }
