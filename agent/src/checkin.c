@@ -338,9 +338,9 @@ static void cycle_failed(struct agent_checkin *c, const char *what,
     cap = agent_sched_backoff_cap(interval_ms(c), (uint64_t)c->cfg->backoff_cap * 1000);
     delay = agent_sched_backoff(c->fails, (uint64_t)c->cfg->backoff_base * 1000, cap, rnd32(), ra);
     /* Once per failure, at warning level: a long outage logs one line per retry. */
-    WARD_LOG_WARN_ERR(err, "%s failed%s%s; retry %u in %llu s", what,
+    WARD_LOG_WARN_ERR(err, "%s failed%s%s; retry %u in %llu.%03llu s", what,
                       detail && detail[0] ? ": " : "", code[0] ? code : detail, c->fails,
-                      (unsigned long long)(delay / 1000));
+                      (unsigned long long)(delay / 1000), (unsigned long long)(delay % 1000));
     schedule(c, delay);
 }
 

@@ -647,12 +647,12 @@ def case_kill9_after_receipt(tmp):
 # ---- service down, hanging, garbage --------------------------------------------------------
 
 
-RETRY = re.compile(r"check-in failed.*; retry (\d+) in (\d+) s")
+RETRY = re.compile(r"check-in failed.*; retry (\d+) in (\d+(?:\.\d+)?) s")
 
 
 def attempts(lines):
     """[(time, attempt number, announced delay)] from the agent's retry warnings."""
-    return [(t, int(m.group(1)), int(m.group(2))) for t, l in lines
+    return [(t, int(m.group(1)), float(m.group(2))) for t, l in lines
             for m in [RETRY.search(l)] if m]
 
 
@@ -663,9 +663,9 @@ def check_ladder(att, base, cap, timed):
     for i, (t, n, d) in enumerate(att):
         check(n == att[0][1] + i, "attempt numbers not consecutive: %s" % att)
         ceiling = min(base * 2 ** (n - 1), cap)
-        check(1 <= d <= ceiling, "attempt %d: delay %d s over its ceiling %d" % (n, d, ceiling))
+        check(1 <= d <= ceiling, "attempt %d: delay %.3f s over its ceiling %d" % (n, d, ceiling))
     for (t1, n, d), (t2, _, _) in list(zip(att, att[1:]))[:timed]:
-        check(d - 0.3 <= t2 - t1 <= d + 1.5, "attempt %d: announced %d s, waited %.2f s"
+        check(d - 0.3 <= t2 - t1 <= d + 1.5, "attempt %d: announced %.3f s, waited %.2f s"
               % (n, d, t2 - t1))
 
 
@@ -710,7 +710,10 @@ def case_server_down(tmp):
         att = attempts(a.proc.matching("check-in failed", mark))
         check_ladder(att, base, cap, 6)
         check(len(att) >= 10, att)
-        check(max(d for _, n, d in att if n >= 3) >= 2,
+        # Full jitter draws each delay in [0, ceiling] (at least 1 s): with ceilings of 4 s
+        # from the third attempt on, eight or more draws all at the 1 s floor would mean the
+        # ladder is not climbing (chance (1/4)^8 when it is).
+        check(max(d for _, n, d in att if n >= 3) > base,
               "the delay never grew past the first step: %s" % att)
 
         # 3. Back: the next attempt (at most the cap away) succeeds.
