@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent/artifacts.h"
 #include "agent/commands.h"
 #include "agent/identity.h"
 #include "agent/invsync.h"
@@ -207,7 +208,7 @@ static void host_done(struct enf_cmd_job *ej, int hrc, json_t *output, const cha
     struct job *j = ej->host_ctx;
     struct agent_jobs *js = j->js;
     struct ward_store *s = store(js);
-    const char *status = hrc == 0 ? "succeeded" : "failed";
+    const char *status = hrc == 0 ? "succeeded" : hrc == WARD_EDENIED ? "denied" : "failed";
     int changed = 0, rc;
 
     if (j->finished) {
@@ -365,11 +366,33 @@ static int host_download(struct enf_cmd_job *ej, const char *url, const char *sh
     return rc;
 }
 
+static int host_artifact_add(struct enf_cmd_job *ej, const char *kind, const char *name,
+                             const json_t *detail)
+{
+    struct job *j = ej->host_ctx;
+    return agent_artifacts_add(j->js->st, kind, name, detail, j->id);
+}
+
+static int host_artifact_has(struct enf_cmd_job *ej, const char *kind, const char *name)
+{
+    struct job *j = ej->host_ctx;
+    return agent_artifacts_has(j->js->st, kind, name);
+}
+
+static int host_artifact_remove(struct enf_cmd_job *ej, const char *kind, const char *name)
+{
+    struct job *j = ej->host_ctx;
+    return agent_artifacts_remove(j->js->st, kind, name);
+}
+
 static const struct enf_cmd_host host = {
     .done = host_done,
     .await_ack = host_await_ack,
     .progress = host_progress,
     .download = host_download,
+    .artifact_add = host_artifact_add,
+    .artifact_has = host_artifact_has,
+    .artifact_remove = host_artifact_remove,
 };
 
 /* ---- starting and resuming ------------------------------------------------------------------ */

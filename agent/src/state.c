@@ -87,6 +87,15 @@ static const struct ward_migration migrations[] = {
         "DROP TABLE commands;"
         "ALTER TABLE commands_v6 RENAME TO commands;"
         "CREATE INDEX commands_state ON commands(state, seq);"},
+    /* Managed artifacts (agent/artifacts.h): what Ward put on the device, which
+     * selective_wipe removes; listed in insertion (rowid) order. */
+    {7, "CREATE TABLE managed_artifacts ("
+        " kind TEXT NOT NULL,"
+        " name TEXT NOT NULL,"
+        " detail TEXT,"
+        " command_id TEXT,"
+        " added_at INTEGER NOT NULL,"
+        " PRIMARY KEY (kind, name)) STRICT;"},
 };
 
 static int uv_to_ward(int uvrc)

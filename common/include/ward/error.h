@@ -47,7 +47,8 @@
     X(EPROXY, -36, "proxy error")                                                                  \
     X(ECLOSED, -37, "connection closed early")                                                     \
     X(EREDIRECT, -38, "redirect refused")                                                          \
-    X(EUSAGE, -39, "invalid command-line usage")
+    X(EUSAGE, -39, "invalid command-line usage")                                                   \
+    X(EDENIED, -40, "refused by the device's policy")
 
 enum ward_err {
     WARD_OK = 0,

@@ -24,7 +24,19 @@
  *     power loss and resumes); the handler then calls enf_job_done or starts the action
  *     again. The host bounds the number of ACKED resumptions.
  *   - done and await_ack take ownership of output (a reference is stolen, NULL allowed);
- *     saved is borrowed (the host copies it into the journal).
+ *     saved is borrowed (the host copies it into the journal). done with WARD_EDENIED
+ *     reports the status `denied` (the device's own policy refused, e.g. a personal device
+ *     asked to remove a package the organisation did not install); any other error is
+ *     `failed`.
+ *
+ * Authority (docs/commands.md, "Who may do what"): before a command is journaled as
+ * accepted the agent checks it against what enrollment granted: `capability` names the
+ * grant the device must hold (NULL: none needed), ENF_CMD_CORPORATE_ONLY refuses it on a
+ * personal device whatever the grants, and a destructive command (the flag, or
+ * destructive_for(params) for a command only some of whose forms are) needs the offline
+ * administrator's signature when the device pinned an offline key at enrollment;
+ * ENF_CMD_NEEDS_OFFLINE_KEY needs it always, so a device without one refuses the command.
+ * A refusal is the result `denied` with the reason; the handler never runs.
  */
 #ifndef ENFORCEMENT_COMMAND_H
 #define ENFORCEMENT_COMMAND_H
@@ -43,7 +55,13 @@ enum enf_cmd_flags {
     ENF_CMD_NEEDS_OFFLINE_KEY = 1u << 1, /* always needs the offline administrator signature */
     ENF_CMD_REBOOTS = 1u << 2,           /* ends in a power cycle; implements resume */
     ENF_CMD_LONG_RUNNING = 1u << 3,      /* minutes or hours: runs beside quick commands */
+    ENF_CMD_CORPORATE_ONLY = 1u << 4,    /* a personal (BYOD) device always refuses it */
 };
+
+/* Grants a device holds from enrollment (the token's --allow). */
+#define ENF_CAP_FULL_WIPE "full_wipe"
+#define ENF_CAP_SCRIPTS "scripts"
+#define ENF_CAP_PACKAGES "packages"
 
 enum enf_cmd_phase {
     ENF_PHASE_ACKED,  /* the service acknowledged `accepted`: do the action */
@@ -72,6 +90,15 @@ struct enf_cmd_host {
     void (*progress)(struct enf_cmd_job *j, const char *text);
     int (*download)(struct enf_cmd_job *j, const char *url, const char *sha256, uint64_t length,
                     enf_cmd_download_fn cb);
+    /* Managed artifacts: what Ward put on the device, which selective_wipe removes and a
+     * personal device lets Ward remove again. kind is "package", "file", ...; name the
+     * package name or absolute path; detail (borrowed, may be NULL) what removal needs.
+     * artifact_add replaces an existing (kind, name); artifact_has answers 1 or 0 (or a
+     * negative error); artifact_remove forgets one (0 also when it was not there). */
+    int (*artifact_add)(struct enf_cmd_job *j, const char *kind, const char *name,
+                        const json_t *detail);
+    int (*artifact_has)(struct enf_cmd_job *j, const char *kind, const char *name);
+    int (*artifact_remove)(struct enf_cmd_job *j, const char *kind, const char *name);
 };
 
 struct enf_cmd;
@@ -98,7 +125,11 @@ struct enf_cmd {
     const char *summary; /* one line for docs/commands.md */
     unsigned flags;
     const struct enf_field *fields; /* terminated by an entry with name NULL */
+    const char *capability;         /* ENF_CAP_*: the grant it needs, or NULL */
     int (*validate)(const json_t *params, struct ward_buf *err);
+    /* Optional: 1 when these (validated) params make the command destructive although the
+     * command is not flagged so (a package installed from a file). */
+    int (*destructive_for)(const json_t *params);
     int (*start)(struct enf_cmd_job *j);
     void (*cancel)(struct enf_cmd_job *j);
     int (*resume)(struct enf_cmd_job *j, enum enf_cmd_phase phase);
@@ -111,6 +142,9 @@ const struct enf_cmd *enf_cmd_find(const char *name);
 /* Validates params (an object) against the command's field table and its validate slot.
  * 0, or WARD_EINVAL with one line per problem in err ("$.timeout: must be ..."). */
 int enf_cmd_validate(const struct enf_cmd *c, const json_t *params, struct ward_buf *err);
+
+/* 1 when the command, with these validated params, counts as destructive. */
+int enf_cmd_destructive(const struct enf_cmd *c, const json_t *params);
 
 /* docs/commands.md's generated part. */
 int enf_cmd_markdown(struct ward_buf *out);
@@ -126,6 +160,19 @@ static inline int enf_job_await_ack(struct enf_cmd_job *j, json_t *output, const
 static inline void enf_job_progress(struct enf_cmd_job *j, const char *text)
 {
     j->host->progress(j, text);
+}
+static inline int enf_job_artifact_add(struct enf_cmd_job *j, const char *kind, const char *name,
+                                       const json_t *detail)
+{
+    return j->host->artifact_add(j, kind, name, detail);
+}
+static inline int enf_job_artifact_has(struct enf_cmd_job *j, const char *kind, const char *name)
+{
+    return j->host->artifact_has(j, kind, name);
+}
+static inline int enf_job_artifact_remove(struct enf_cmd_job *j, const char *kind, const char *name)
+{
+    return j->host->artifact_remove(j, kind, name);
 }
 static inline int enf_job_download(struct enf_cmd_job *j, const char *url, const char *sha256,
                                    uint64_t length, enf_cmd_download_fn cb)

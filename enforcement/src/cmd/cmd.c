@@ -59,7 +59,8 @@ static const char *flag_doc(unsigned flags, struct ward_buf *b)
     } names[] = {{ENF_CMD_DESTRUCTIVE, "destructive"},
                  {ENF_CMD_NEEDS_OFFLINE_KEY, "needs the offline key"},
                  {ENF_CMD_REBOOTS, "ends in a power cycle"},
-                 {ENF_CMD_LONG_RUNNING, "long-running"}};
+                 {ENF_CMD_LONG_RUNNING, "long-running"},
+                 {ENF_CMD_CORPORATE_ONLY, "refused on personal devices"}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (flags & names[i].bit)
@@ -75,7 +76,10 @@ int enf_cmd_markdown(struct ward_buf *out)
     for (const struct enf_cmd *const *c = enf_os_commands; *c; c++) {
         ward_buf_appendf(out, "\n### `%s`\n\n%s\n\nFlags: ", (*c)->name, (*c)->summary);
         flag_doc((*c)->flags, out);
-        ward_buf_append_str(out, ".\n\n");
+        if ((*c)->destructive_for)
+            ward_buf_append_str(out, "; destructive in some forms (below)");
+        ward_buf_appendf(out, ". Needs the grant: %s.\n\n",
+                         (*c)->capability ? (*c)->capability : "none");
         if (!(*c)->fields || !(*c)->fields[0].name)
             ward_buf_append_str(out, "No parameters.\n");
         else
@@ -84,6 +88,13 @@ int enf_cmd_markdown(struct ward_buf *out)
     if (out->len == before || (out->max && out->len >= out->max))
         return WARD_ETOOBIG;
     return 0;
+}
+
+int enf_cmd_destructive(const struct enf_cmd *c, const json_t *params)
+{
+    if (c->flags & (ENF_CMD_DESTRUCTIVE | ENF_CMD_NEEDS_OFFLINE_KEY))
+        return 1;
+    return c->destructive_for && c->destructive_for(params);
 }
 
 const char *enf_param_str(const json_t *p, const char *name, const char *def)

@@ -641,7 +641,8 @@ const struct enf_cmd enf_cmd_run_script = {
                "`stdout_dropped`, `stderr_dropped` and `duration_ms`; it fails (with that "
                "output) on a non-zero exit code, a signal or the timeout. Refused on "
                "personally owned devices.",
-    .flags = ENF_CMD_DESTRUCTIVE | ENF_CMD_LONG_RUNNING,
+    .flags = ENF_CMD_DESTRUCTIVE | ENF_CMD_LONG_RUNNING | ENF_CMD_CORPORATE_ONLY,
+    .capability = ENF_CAP_SCRIPTS,
     .fields = script_fields,
     .validate = script_validate,
     .start = script_start,

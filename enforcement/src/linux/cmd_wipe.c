@@ -616,7 +616,9 @@ const struct enf_cmd enf_cmd_full_wipe = {
                "`device`, `luks_version`, `keyslots`; or \"overwrite\" with `devices`); the "
                "wipe runs once the service acknowledged it, and a failure is reported with "
                "what was done. Refused on personally owned devices.",
-    .flags = ENF_CMD_DESTRUCTIVE | ENF_CMD_NEEDS_OFFLINE_KEY | ENF_CMD_REBOOTS,
+    .flags =
+        ENF_CMD_DESTRUCTIVE | ENF_CMD_NEEDS_OFFLINE_KEY | ENF_CMD_REBOOTS | ENF_CMD_CORPORATE_ONLY,
+    .capability = ENF_CAP_FULL_WIPE,
     .fields = wipe_fields,
     .validate = wipe_validate,
     .start = wipe_start,

@@ -65,6 +65,10 @@ struct th {
     uv_timer_t dl_timer;
 
     uv_timer_t cancel_timer;
+
+    /* managed artifacts, "kind\tname" per entry */
+    char artifacts[64][300];
+    int nartifacts;
 };
 
 static struct th *th_of(struct enf_cmd_job *j)
@@ -133,11 +137,53 @@ static int h_download(struct enf_cmd_job *j, const char *url, const char *sha256
     return 0;
 }
 
+static int artifact_index(struct th *t, const char *kind, const char *name)
+{
+    char key[300];
+    snprintf(key, sizeof(key), "%s\t%s", kind, name);
+    for (int i = 0; i < t->nartifacts; i++)
+        if (strcmp(t->artifacts[i], key) == 0)
+            return i;
+    return -1;
+}
+
+static int h_artifact_add(struct enf_cmd_job *j, const char *kind, const char *name,
+                          const json_t *detail)
+{
+    struct th *t = th_of(j);
+    (void)detail;
+    if (artifact_index(t, kind, name) >= 0)
+        return 0;
+    WT_ASSERT(t->nartifacts < 64);
+    snprintf(t->artifacts[t->nartifacts++], sizeof(t->artifacts[0]), "%s\t%s", kind, name);
+    return 0;
+}
+
+static int h_artifact_has(struct enf_cmd_job *j, const char *kind, const char *name)
+{
+    return artifact_index(th_of(j), kind, name) >= 0;
+}
+
+static int h_artifact_remove(struct enf_cmd_job *j, const char *kind, const char *name)
+{
+    struct th *t = th_of(j);
+    int i = artifact_index(t, kind, name);
+    if (i >= 0) {
+        memmove(t->artifacts[i], t->artifacts[i + 1],
+                (size_t)(t->nartifacts - i - 1) * sizeof(t->artifacts[0]));
+        t->nartifacts--;
+    }
+    return 0;
+}
+
 static const struct enf_cmd_host host = {
     .done = h_done,
     .await_ack = h_await,
     .progress = h_progress,
     .download = h_download,
+    .artifact_add = h_artifact_add,
+    .artifact_has = h_artifact_has,
+    .artifact_remove = h_artifact_remove,
 };
 
 static int bus_mode(void)
