@@ -11,6 +11,7 @@
 #include "ward/crypto.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/bio.h>
@@ -19,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -145,6 +147,59 @@ out:
     return rc;
 }
 
+int ward_key_write_pem_passphrase(const EVP_PKEY *key, const char *path, const char *pass)
+{
+    BIO *bio = BIO_new(BIO_s_secmem());
+    PKCS8_PRIV_KEY_INFO *p8 = NULL;
+    X509_ALGOR *pbe = NULL;
+    X509_SIG *enc = NULL;
+    char *data = NULL;
+    long n;
+    int rc = 0;
+
+    if (!pass || strlen(pass) < WARD_PASSPHRASE_MIN || strlen(pass) > INT_MAX)
+        return WARD_EINVAL;
+    /* PBES2 with scrypt (N = 2^14, r = 8, p = 1: 16 MiB per guess, the most OpenSSL's
+     * default memory bound lets every reader use) and AES-256-CBC. */
+    if (!bio || !(p8 = EVP_PKEY2PKCS8(key)) ||
+        !(pbe = PKCS5_pbe2_set_scrypt(EVP_aes_256_cbc(), NULL, 0, NULL, 1u << 14, 8, 1))) {
+        rc = ossl_fail("encrypting private key", WARD_ECRYPTO);
+        goto out;
+    }
+    enc = PKCS8_set0_pbe(pass, (int)strlen(pass), p8, pbe);
+    if (!enc) {
+        rc = ossl_fail("encrypting private key", WARD_ECRYPTO);
+        goto out;
+    }
+    pbe = NULL; /* owned by enc now */
+    if (!PEM_write_bio_PKCS8(bio, enc)) {
+        rc = ossl_fail("writing private key", WARD_ECRYPTO);
+        goto out;
+    }
+    n = BIO_get_mem_data(bio, &data);
+    if (n <= 0 || !data) {
+        rc = ossl_fail("writing private key", WARD_ECRYPTO);
+        goto out;
+    }
+    rc = ward_secfile_write(path, data, (size_t)n);
+out:
+    X509_SIG_free(enc);
+    X509_ALGOR_free(pbe);
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    BIO_free(bio);
+    return rc;
+}
+
+static int given_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    size_t n = strlen((const char *)u);
+    (void)rwflag;
+    if (size <= 0 || n >= (size_t)size)
+        return -1;
+    memcpy(buf, u, n);
+    return (int)n;
+}
+
 int ward_key_from_pem(const void *buf, size_t len, EVP_PKEY **out)
 {
     BIO *bio = NULL;
@@ -200,6 +255,38 @@ int ward_key_load_pem(const char *path, EVP_PKEY **out)
         goto out;
     rc = ward_key_from_pem(b.data ? b.data : "", b.len, out);
 out:
+    if (b.data)
+        OPENSSL_cleanse(b.data, b.cap);
+    ward_buf_release(&b);
+    return rc;
+}
+
+int ward_key_load_pem_passphrase(const char *path, const char *pass, EVP_PKEY **out)
+{
+    struct ward_buf b;
+    BIO *bio = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!pass)
+        return WARD_EINVAL;
+    ward_buf_init(&b, KEY_FILE_MAX);
+    rc = read_small_file(path, &b);
+    if (rc == WARD_ETOOBIG)
+        rc = WARD_EPARSE;
+    if (rc != 0)
+        goto out;
+    bio = mem_bio(b.data ? b.data : "", b.len);
+    if (!bio) {
+        rc = ossl_fail("reading private key", WARD_ENOMEM);
+        goto out;
+    }
+    *out = PEM_read_bio_PrivateKey_ex(bio, NULL, given_passphrase, (void *)(uintptr_t)pass, NULL,
+                                      NULL);
+    if (!*out)
+        rc = ossl_fail("reading private key (wrong passphrase?)", WARD_EVERIFY);
+out:
+    BIO_free(bio);
     if (b.data)
         OPENSSL_cleanse(b.data, b.cap);
     ward_buf_release(&b);

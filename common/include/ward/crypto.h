@@ -42,6 +42,13 @@ int ward_key_write_pem(const EVP_PKEY *key, const char *path);
 /* Loads a private key (any type OpenSSL reads: PKCS#8, SEC1 EC, ...); *out is new.
  * WARD_ENOENT if the file is missing, WARD_EPARSE if it holds no private key. */
 int ward_key_load_pem(const char *path, EVP_PKEY **out);
+/* A key kept away from any server (the offline command key): encrypted PKCS#8 PEM (PBES2,
+ * scrypt, AES-256-CBC) written atomically 0600; the passphrase must be at least
+ * WARD_PASSPHRASE_MIN bytes (WARD_EINVAL). Loading with the wrong passphrase is
+ * WARD_EVERIFY. Any PKCS#8 reader (openssl pkey -passin) reads the file. */
+#define WARD_PASSPHRASE_MIN 12
+int ward_key_write_pem_passphrase(const EVP_PKEY *key, const char *path, const char *pass);
+int ward_key_load_pem_passphrase(const char *path, const char *pass, EVP_PKEY **out);
 /* Same from memory. */
 int ward_key_from_pem(const void *buf, size_t len, EVP_PKEY **out);
 /* Public key as "-----BEGIN PUBLIC KEY-----" PEM; *out is new (ward_free). */

@@ -117,6 +117,39 @@ WT_TEST(key_file_private_and_round_trip)
     EVP_PKEY_free(k);
 }
 
+/* The offline key: encrypted at rest; only the passphrase opens it, and an unencrypted
+ * reader refuses it. */
+WT_TEST(key_file_passphrase)
+{
+    EVP_PKEY *k = NULL, *k2 = NULL;
+    const char *path = wt_path("offline.key");
+    uint8_t pub[WARD_ED25519_PUB_LEN], pub2[WARD_ED25519_PUB_LEN];
+    char text[4096] = "";
+    FILE *f;
+    int rc;
+
+    WT_OK(ward_ed25519_generate(&k));
+    WT_EQ_INT(ward_key_write_pem_passphrase(k, path, "short"), WARD_EINVAL);
+    WT_OK(ward_key_write_pem_passphrase(k, path, "correct horse battery"));
+    rc = ward_secfile_check(path);
+    if (rc != WARD_ENOTSUP)
+        WT_OK(rc);
+    f = fopen(path, "r");
+    WT_ASSERT(f != NULL);
+    WT_ASSERT(fread(text, 1, sizeof(text) - 1, f) > 0);
+    fclose(f);
+    WT_ASSERT(strstr(text, "-----BEGIN ENCRYPTED PRIVATE KEY-----") != NULL);
+    WT_EQ_INT(ward_key_load_pem(path, &k2), WARD_EPARSE);
+    WT_EQ_INT(ward_key_load_pem_passphrase(path, "correct horse battery!", &k2), WARD_EVERIFY);
+    WT_ASSERT(k2 == NULL);
+    WT_OK(ward_key_load_pem_passphrase(path, "correct horse battery", &k2));
+    WT_OK(ward_ed25519_public_raw(k, pub));
+    WT_OK(ward_ed25519_public_raw(k2, pub2));
+    WT_ASSERT(memcmp(pub, pub2, sizeof(pub)) == 0);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(k);
+}
+
 WT_TEST(secfile_check_rejects_shared_file)
 {
     const char *path = wt_write_file("shared.key", "x", 1);
