@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "enforcement/command.h"
+#include "agent/authority.h"
 #include "agent/outbox.h"
 #include "agent/state.h"
 #include "ward/alloc.h"
@@ -49,7 +50,9 @@ void agent_command_release(struct agent_command *c)
     if (!c)
         return;
     json_decref(c->params);
+    json_decref(c->authorization);
     c->params = NULL;
+    c->authorization = NULL;
 }
 
 static int copy_str(char *dst, size_t dstlen, const char *s)
@@ -67,9 +70,10 @@ static int copy_str(char *dst, size_t dstlen, const char *s)
 /* Reads the payload's fields; any problem is "malformed". */
 static int parse_payload(const uint8_t *p, size_t n, struct agent_command *out)
 {
-    static const char *const keys[] = {"command_id", "device_id", "seq",        "type",
-                                       "params",     "issued_at", "expires_at", NULL};
-    json_t *j = NULL, *params = NULL;
+    static const char *const keys[] = {"command_id", "device_id",     "seq",
+                                       "type",       "params",        "issued_at",
+                                       "expires_at", "authorization", NULL};
+    json_t *j = NULL, *params = NULL, *auth = NULL;
     const char *id = NULL, *dev = NULL, *type = NULL, *iss = NULL, *exp = NULL;
     long long seq = 0;
     int rc;
@@ -94,7 +98,7 @@ static int parse_payload(const uint8_t *p, size_t n, struct agent_command *out)
         ward_json_get_str(j, NULL, "issued_at", WARD_JSON_REQUIRED, &iss, NULL) != 0 ||
         ward_json_get_str(j, NULL, "expires_at", WARD_JSON_REQUIRED, &exp, NULL) != 0 ||
         ward_json_get_object(j, NULL, "params", WARD_JSON_REQUIRED, &params, NULL) != 0 ||
-        out->seq == 0)
+        ward_json_get_object(j, NULL, "authorization", 0, &auth, NULL) != 0 || out->seq == 0)
         goto out;
     if (copy_str(out->device_id, sizeof(out->device_id), dev) != 0 ||
         copy_str(out->type, sizeof(out->type), type) != 0 ||
@@ -102,6 +106,7 @@ static int parse_payload(const uint8_t *p, size_t n, struct agent_command *out)
         ward_time_parse_iso(exp, &out->expires_at) != 0)
         goto out;
     out->params = json_incref(params);
+    out->authorization = auth ? json_incref(auth) : NULL;
     rc = 0;
 out:
     json_decref(j);
@@ -281,10 +286,11 @@ static int record_rejected(struct ward_store *s, const struct agent_command *c,
 }
 
 /* A verified command whose type this agent does not know or whose parameters fail the
- * command's field table: journaled as done and failed (with the reason) in the
- * transaction that raises the mark, so it is reported once and never runs. */
+ * command's field table (status "failed"), or which the device's grants refuse ("denied"):
+ * journaled as done with the reason in the transaction that raises the mark, so it is
+ * reported once and never runs. invalid NULL: accepted. */
 static int record_verified(struct ward_store *s, const struct agent_command *c, int64_t now,
-                           const char *invalid)
+                           const char *status, const char *invalid)
 {
     sqlite3_stmt *st = NULL;
     char *params = NULL, seqtxt[32];
@@ -306,7 +312,7 @@ static int record_verified(struct ward_store *s, const struct agent_command *c, 
         sqlite3_bind_text(st, 4, params, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, invalid ? "done" : "accepted", -1, SQLITE_STATIC);
         if (invalid) {
-            sqlite3_bind_text(st, 6, "failed", -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 6, status, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 8, now);
         }
         sqlite3_bind_int64(st, 7, now);
@@ -318,7 +324,7 @@ static int record_verified(struct ward_store *s, const struct agent_command *c, 
         goto out;
     }
     if (rc == 0 && invalid)
-        rc = agent_commands_queue_result(s, c->command_id, c->seq, "failed", 0, now, NULL, invalid);
+        rc = agent_commands_queue_result(s, c->command_id, c->seq, status, 0, now, NULL, invalid);
     snprintf(seqtxt, sizeof(seqtxt), "%lld", c->seq);
     if (rc == 0)
         rc = ward_store_prepare(s,
@@ -340,18 +346,24 @@ out:
     return rc;
 }
 
-/* NULL when the command may be accepted; otherwise the reason, in buf. */
+/* NULL when the command may be accepted; otherwise the reason (in buf or why) and *status
+ * "failed" (unknown type, bad parameters) or "denied" (the device's grants refuse it). */
 static const char *check_command(const struct enf_cmd *const *registry,
-                                 const struct agent_command *c, struct ward_buf *buf)
+                                 const struct agent_authority *auth, const struct agent_command *c,
+                                 int64_t now, struct ward_buf *buf, char *why, size_t whylen,
+                                 const char **status)
 {
     const struct enf_cmd *cmd = agent_commands_find(registry, c->type);
+    *status = "failed";
     if (!cmd)
         return "unknown command type";
-    if (enf_cmd_validate(cmd, c->params, buf) == 0)
-        return NULL;
-    while (buf->len > 0 && buf->data[buf->len - 1] == '\n')
-        buf->data[--buf->len] = '\0';
-    return buf->data && buf->data[0] ? buf->data : "invalid parameters";
+    if (enf_cmd_validate(cmd, c->params, buf) != 0) {
+        while (buf->len > 0 && buf->data[buf->len - 1] == '\n')
+            buf->data[--buf->len] = '\0';
+        return buf->data && buf->data[0] ? buf->data : "invalid parameters";
+    }
+    *status = "denied";
+    return agent_authority_check(auth, cmd, c, now, why, whylen);
 }
 
 const struct enf_cmd *agent_commands_find(const struct enf_cmd *const *registry, const char *type)
@@ -370,6 +382,7 @@ int agent_commands_ingest(struct agent_state *st, const struct enf_cmd *const *r
 {
     struct ward_store *s = agent_state_store(st);
     size_t i, n = 0;
+    struct agent_authority auth;
     json_t *env;
     int rc = 0;
 
@@ -377,6 +390,11 @@ int agent_commands_ingest(struct agent_state *st, const struct enf_cmd *const *r
         *accepted = 0;
     if (!json_is_array(commands))
         return WARD_EINVAL;
+    rc = agent_authority_load(st, &auth);
+    if (rc != 0) {
+        WARD_LOG_ERR(rc, "cannot read the device's grants; no command is accepted");
+        return rc;
+    }
     json_array_foreach(commands, i, env)
     {
         struct agent_command c;
@@ -410,15 +428,16 @@ int agent_commands_ingest(struct agent_state *st, const struct enf_cmd *const *r
             }
         } else {
             struct ward_buf vb;
-            const char *invalid;
+            const char *invalid, *status = NULL;
+            char denial[512];
             ward_buf_init(&vb, 8 * 1024);
-            invalid = check_command(registry, &c, &vb);
+            invalid = check_command(registry, &auth, &c, now, &vb, denial, sizeof(denial), &status);
             if (invalid)
-                WARD_WARN("command %s (seq %lld, %s) refused: %s", c.command_id, c.seq, c.type,
-                          invalid);
+                WARD_WARN("command %s (seq %lld, %s) %s: %s", c.command_id, c.seq, c.type,
+                          strcmp(status, "denied") == 0 ? "denied" : "refused", invalid);
             else
                 WARD_INFO("command %s (seq %lld, %s) accepted", c.command_id, c.seq, c.type);
-            rc = record_verified(s, &c, now, invalid);
+            rc = record_verified(s, &c, now, status, invalid);
             if (rc == 0 && !invalid)
                 n++;
             ward_buf_release(&vb);

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <uv.h>
 
+#include "agent/authority.h"
 #include "agent/checkin.h"
 #include "agent/config.h"
 #include "agent/http.h"
@@ -232,6 +233,7 @@ int agent_enroll(const struct agent_config *cfg, const struct agent_enroll_opts 
     struct agent_state *st = NULL;
     struct enroll_wait w;
     struct plat_sysinfo si;
+    struct agent_authority auth;
     EVP_PKEY *key = NULL;
     json_t *req = NULL, *ans = NULL;
     char *text = NULL, *csr = NULL, *file_buf = NULL, ca_pin[WARD_PIN_SIZE], until[32];
@@ -345,6 +347,9 @@ int agent_enroll(const struct agent_config *cfg, const struct agent_enroll_opts 
         snprintf(msg, msglen, "the server's command key is malformed");
         goto out;
     }
+    rc = agent_authority_from_answer(ans, &auth, msg, msglen);
+    if (rc != 0)
+        goto out;
     rc = agent_identity_check_cert(cert, ca, key, &nb, &na);
     if (rc != 0) {
         snprintf(msg, msglen, "the issued device certificate does not check out: %s",
@@ -352,7 +357,7 @@ int agent_enroll(const struct agent_config *cfg, const struct agent_enroll_opts 
         goto out;
     }
     /* The URL the agent verified is the one it keeps using. */
-    rc = agent_identity_store_new(st, key, device_id, t.url, cert, ca, kraw);
+    rc = agent_identity_store_new(st, key, device_id, t.url, cert, ca, kraw, &auth);
     if (rc != 0) {
         snprintf(msg, msglen, "cannot store the device identity in %s: %s", cfg->state_dir,
                  ward_strerror(rc));

@@ -19,6 +19,7 @@
 #include <openssl/x509.h>
 #include <uv.h>
 
+#include "agent/authority.h"
 #include "agent/state.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
@@ -47,6 +48,9 @@ static const char *const identity_keys[] = {
     AGENT_META_INTERVAL,
     AGENT_META_UNENROLL,
     "seq_high",
+    AGENT_META_OWNERSHIP,
+    AGENT_META_CAPABILITIES,
+    AGENT_META_OFFLINE_KEY,
     "outbox_dropped_telemetry",
     "outbox_dropped_results",
     NULL,
@@ -266,7 +270,8 @@ static int clear_rows(struct ward_store *s)
 
 int agent_identity_store_new(struct agent_state *st, EVP_PKEY *key, const char *device_id,
                              const char *server_url, const char *cert_pem, const char *ca_pem,
-                             const uint8_t command_key[WARD_ED25519_PUB_LEN])
+                             const uint8_t command_key[WARD_ED25519_PUB_LEN],
+                             const struct agent_authority *auth)
 {
     struct ward_store *s = agent_state_store(st);
     char *path = NULL, *other = NULL, *cur = NULL, *cmdkey = NULL, now[32];
@@ -302,6 +307,8 @@ int agent_identity_store_new(struct agent_state *st, EVP_PKEY *key, const char *
     rc = set_in_tx(st, "device_key", name, rc);
     rc = set_in_tx(st, "enrolled_at", now, rc);
     rc = set_in_tx(st, "seq_high", "0", rc);
+    if (rc == 0 && auth)
+        rc = agent_authority_store(st, auth);
     if (rc == 0)
         rc = ward_store_commit(s);
     if (rc != 0) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent/artifacts.h"
+#include "agent/authority.h"
 #include "agent/commands.h"
 #include "agent/identity.h"
 #include "agent/invsync.h"
@@ -29,7 +30,6 @@
 #include "ward/time.h"
 
 /* Set from the enrollment when the service classifies the device; corporate otherwise. */
-#define META_OWNERSHIP "ownership"
 
 enum { LANE_QUICK, LANE_LONG, LANE_N };
 
@@ -481,7 +481,7 @@ static void read_ownership(struct agent_jobs *js)
 {
     char *v = NULL;
     snprintf(js->ownership, sizeof(js->ownership), "corporate");
-    if (agent_state_get(js->st, META_OWNERSHIP, &v) == 0 && strcmp(v, "personal") == 0)
+    if (agent_state_get(js->st, AGENT_META_OWNERSHIP, &v) == 0 && strcmp(v, "personal") == 0)
         snprintf(js->ownership, sizeof(js->ownership), "personal");
     ward_free(v);
 }

@@ -10,6 +10,7 @@
 
 #include <string.h>
 
+#include "agent/authority.h"
 #include "agent/baselines.h"
 #include "agent/checkin.h"
 #include "agent/commands.h"
@@ -93,6 +94,19 @@ int agent_status_collect(struct agent_state *st, json_t **out)
     put(o, "last_checkin", meta_json(st, AGENT_META_LAST_CHECKIN), &rc);
     put(o, "next_checkin",
         l == AGENT_ENROLLED ? meta_json(st, AGENT_META_NEXT_CHECKIN) : json_null(), &rc);
+    if (l != AGENT_NOT_ENROLLED) {
+        struct agent_authority a;
+        char caps[64], fp[2 * 8 + 1] = "";
+        uint8_t h[WARD_SHA256_LEN];
+        if (agent_authority_load(st, &a) == 0) {
+            agent_authority_caps_text(a.caps, caps, sizeof(caps));
+            if (a.has_offline_key && ward_sha256(a.offline_key, sizeof(a.offline_key), h) == 0)
+                ward_hex_encode(h, 8, fp, sizeof(fp));
+            put(o, "ownership", json_string(a.personal ? "personal" : "corporate"), &rc);
+            put(o, "grants", json_string(caps[0] ? caps : "none"), &rc);
+            put(o, "offline_key", fp[0] ? json_string(fp) : json_null(), &rc);
+        }
+    }
     put(o, "seq_high", json_integer(agent_commands_seq_high(st)), &rc);
     put(o, "pending_commands", json_integer(agent_commands_pending(st)), &rc);
     put(o, "pending_results", json_integer(os.results), &rc);

@@ -422,8 +422,8 @@ int srv_command_check_params(const char *type, const json_t *params, char *msg, 
 
 /* ---- result statuses -------------------------------------------------------------------- */
 
-static const char *const final_statuses[] = {"succeeded", "failed", "rejected", "interrupted",
-                                             NULL};
+static const char *const final_statuses[] = {"succeeded", "failed",      "rejected",
+                                             "denied",    "interrupted", NULL};
 static const char *const progress_statuses[] = {"accepted", "running", NULL};
 
 static int in_list(const char *const *l, const char *s)
@@ -506,8 +506,16 @@ static int check_files_stored(struct srv_app *app, const json_t *params, char *m
     return 0;
 }
 
-int srv_command_send(struct srv_app *app, const char *device_id, const char *type, json_t *params,
-                     long ttl, json_t **out, char *msg, size_t msglen)
+int srv_command_check(struct srv_app *app, const char *type, const json_t *params, char *msg,
+                      size_t msglen)
+{
+    int rc = srv_command_check_params(type, params, msg, msglen);
+    return rc != 0 ? rc : check_files_stored(app, params, msg, msglen);
+}
+
+static int send_command(struct srv_app *app, const char *device_id, const char *type,
+                        json_t *params, long ttl, const char *fixed_id, const json_t *authorization,
+                        int64_t not_after, json_t **out, char *msg, size_t msglen)
 {
     uint8_t idb[12];
     char hex[2 * sizeof(idb) + 1], command_id[32], issued[32], expires[32], detail[96];
@@ -526,10 +534,20 @@ int srv_command_send(struct srv_app *app, const char *device_id, const char *typ
         return rc;
     if (ttl <= 0)
         ttl = app->settings.command_ttl;
-    if ((rc = ward_random_bytes(idb, sizeof(idb))) != 0 ||
-        (rc = ward_hex_encode(idb, sizeof(idb), hex, sizeof(hex))) != 0)
-        return rc;
-    snprintf(command_id, sizeof(command_id), "c-%s", hex);
+    if (not_after > 0 && now + ttl > not_after)
+        ttl = (long)(not_after - now);
+    if (ttl <= 0) {
+        snprintf(msg, msglen, "the offline authorization has expired");
+        return WARD_EEXPIRED;
+    }
+    if (fixed_id) {
+        snprintf(command_id, sizeof(command_id), "%s", fixed_id);
+    } else {
+        if ((rc = ward_random_bytes(idb, sizeof(idb))) != 0 ||
+            (rc = ward_hex_encode(idb, sizeof(idb), hex, sizeof(hex))) != 0)
+            return rc;
+        snprintf(command_id, sizeof(command_id), "c-%s", hex);
+    }
     srv_time_iso(now, issued, sizeof(issued));
     srv_time_iso(now + ttl, expires, sizeof(expires));
 
@@ -560,6 +578,11 @@ int srv_command_send(struct srv_app *app, const char *device_id, const char *typ
                    device_id, "seq", (json_int_t)seq, "type", type, "params",
                    params ? json_incref(params) : json_object(), "issued_at", issued, "expires_at",
                    expires);
+    if (pl && authorization &&
+        json_object_set_new(pl, "authorization", json_deep_copy(authorization)) != 0) {
+        json_decref(pl);
+        pl = NULL;
+    }
     if (!pl) {
         rc = WARD_ENOMEM;
         goto out;
@@ -584,9 +607,17 @@ int srv_command_send(struct srv_app *app, const char *device_id, const char *typ
     sqlite3_bind_int64(st, 6, now);
     sqlite3_bind_int64(st, 7, now + ttl);
     sqlite3_bind_text(st, 8, envelope, -1, SQLITE_STATIC);
-    if ((rc = ward_store_step(app->store, st)) != 0)
+    if ((rc = ward_store_step(app->store, st)) != 0) {
+        if (fixed_id &&
+            sqlite3_extended_errcode(ward_store_db(app->store)) == SQLITE_CONSTRAINT_PRIMARYKEY) {
+            snprintf(msg, msglen, "command %s was queued already; prepare a new request",
+                     command_id);
+            rc = WARD_EEXIST;
+        }
         goto out;
-    snprintf(detail, sizeof(detail), "%s %s seq %lld", command_id, type, (long long)seq);
+    }
+    snprintf(detail, sizeof(detail), "%s %s seq %lld%s", command_id, type, (long long)seq,
+             authorization ? " (offline-signed)" : "");
     if ((rc = srv_event(app, "command_send", device_id, NULL, detail)) != 0 ||
         (rc = ward_store_commit(app->store)) != 0)
         goto out;
@@ -604,6 +635,23 @@ out:
     ward_free(envelope);
     ward_free(params_text);
     return rc;
+}
+
+int srv_command_send(struct srv_app *app, const char *device_id, const char *type, json_t *params,
+                     long ttl, json_t **out, char *msg, size_t msglen)
+{
+    return send_command(app, device_id, type, params, ttl, NULL, NULL, 0, out, msg, msglen);
+}
+
+int srv_command_send_authorized(struct srv_app *app, const char *device_id, const char *type,
+                                json_t *params, long ttl, const char *command_id,
+                                const json_t *authorization, int64_t not_after, json_t **out,
+                                char *msg, size_t msglen)
+{
+    if (!command_id || !authorization || not_after <= 0)
+        return WARD_EINVAL;
+    return send_command(app, device_id, type, params, ttl, command_id, authorization, not_after,
+                        out, msg, msglen);
 }
 
 #define COMMAND_COLUMNS                                                                            \

@@ -137,6 +137,23 @@ static const struct ward_migration migrations[] = {
         "  added_at INTEGER NOT NULL);"
         "ALTER TABLE commands ADD COLUMN result_at INTEGER;"
         "UPDATE commands SET result_at = finished_at WHERE result IS NOT NULL;"},
+    /* Authority (docs/commands.md, "Who may do what"): a token's ownership and grants,
+     * copied into the device record at enrollment (rows from before keep what the service
+     * could already do: corporate, every grant); the offline administrator keys (public
+     * halves only; the newest unretired one is pinned by devices enrolling) and which one a
+     * device pinned; the receipt of a selective wipe. */
+    {5, "ALTER TABLE tokens ADD COLUMN ownership TEXT NOT NULL DEFAULT 'corporate';"
+        "ALTER TABLE tokens ADD COLUMN grants TEXT NOT NULL DEFAULT 'full_wipe,scripts,packages';"
+        "ALTER TABLE devices ADD COLUMN ownership TEXT NOT NULL DEFAULT 'corporate';"
+        "ALTER TABLE devices ADD COLUMN grants TEXT NOT NULL DEFAULT 'full_wipe,scripts,packages';"
+        "ALTER TABLE devices ADD COLUMN offline_key TEXT;"
+        "ALTER TABLE devices ADD COLUMN wipe_receipt TEXT;"
+        "CREATE TABLE offline_keys ("
+        "  fingerprint TEXT PRIMARY KEY,"
+        "  public_key TEXT NOT NULL,"
+        "  label TEXT,"
+        "  created_at INTEGER NOT NULL,"
+        "  retired_at INTEGER);"},
 };
 
 int srv_db_open(const char *path, struct ward_store **out)

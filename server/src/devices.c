@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "server/app.h"
+#include "server/offline.h"
 #include "server/baselines.h"
 #include "server/commands.h"
 #include "server/inventory.h"
@@ -105,13 +106,49 @@ static const char *token_code(int rc)
     }
 }
 
+/* The token's ownership and grants (inside the enrollment's transaction). */
+static int token_grants(struct srv_app *app, const char *token_id, char *own, size_t ownlen,
+                        char *grants, size_t grantslen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc =
+        ward_store_prepare(app->store, "SELECT ownership, grants FROM tokens WHERE id = ?1", &st);
+    if (rc != 0)
+        return rc;
+    sqlite3_bind_text(st, 1, token_id, -1, SQLITE_STATIC);
+    rc = ward_store_step(app->store, st);
+    if (rc == WARD_STORE_ROW) {
+        snprintf(own, ownlen, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(grants, grantslen, "%s", (const char *)sqlite3_column_text(st, 1));
+        rc = 0;
+    } else if (rc == 0) {
+        rc = WARD_ENOENT;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* "a,b" as ["a", "b"] (new; an empty array for ""). */
+static json_t *grants_array(const char *grants)
+{
+    json_t *arr = json_array();
+    for (const char *p = grants; arr && p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        json_array_append_new(arr, json_stringn(p, n));
+        p = e ? e + 1 : p + n;
+    }
+    return arr;
+}
+
 int srv_enroll(struct srv_app *app, const struct srv_enroll_req *r, json_t **resp,
                const char **code)
 {
     X509_REQ *req = NULL;
     X509 *cert = NULL;
-    char device_id[64], *token_id = NULL, *serial = NULL, *pem = NULL;
-    char now_iso[32], detail[160];
+    char device_id[64], *token_id = NULL, *serial = NULL, *pem = NULL, *offline_pub = NULL;
+    char now_iso[32], detail[160], ownership[16], grants[64];
+    char offline_fp[SRV_OFFLINE_FP_LEN + 1] = "";
     sqlite3_stmt *st = NULL;
     time_t nb = 0, na = 0;
     int in_tx = 0, rc;
@@ -136,13 +173,20 @@ int srv_enroll(struct srv_app *app, const struct srv_enroll_req *r, json_t **res
         srv_event(app, "enroll_refused", NULL, token_id, detail);
         goto out;
     }
+    if ((rc = token_grants(app, token_id, ownership, sizeof(ownership), grants, sizeof(grants))) !=
+        0)
+        goto out;
+    rc = srv_offline_key_current(app, &offline_pub, offline_fp, sizeof(offline_fp));
+    if (rc != 0 && rc != WARD_ENOENT)
+        goto out;
     if ((rc = new_id("d-", device_id, sizeof(device_id))) != 0 ||
         (rc = issue_device_cert(app, req, device_id, &cert, &serial, &nb, &na)) != 0)
         goto out;
     rc = ward_store_prepare(app->store,
                             "INSERT INTO devices(device_id, hostname, machine_id, os,"
                             " agent_version, enrolled_at, token_id, cert_serial, cert_not_after,"
-                            " last_addr) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            " last_addr, ownership, grants, offline_key) VALUES (?1, ?2, ?3, ?4,"
+                            " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                             &st);
     if (rc != 0)
         goto out;
@@ -156,6 +200,9 @@ int srv_enroll(struct srv_app *app, const struct srv_enroll_req *r, json_t **res
     sqlite3_bind_text(st, 8, serial, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)na);
     sqlite3_bind_text(st, 10, r->peer_addr, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 11, ownership, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 12, grants, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 13, offline_pub ? offline_fp : NULL, -1, SQLITE_STATIC);
     if ((rc = ward_store_step(app->store, st)) != 0 ||
         (rc = insert_cert(app, serial, device_id, nb, na)) != 0)
         goto out;
@@ -164,10 +211,12 @@ int srv_enroll(struct srv_app *app, const struct srv_enroll_req *r, json_t **res
         (rc = ward_x509_to_pem(cert, &pem, NULL)) != 0)
         goto out;
     srv_time_iso(srv_now(), now_iso, sizeof(now_iso));
-    *resp = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "device_id", device_id, "certificate",
-                      pem, "ca", app->ca_pem, "command_key", app->command_pub_b64, "server_url",
-                      app->settings.url, "checkin_interval",
-                      (json_int_t)app->settings.checkin_interval, "server_time", now_iso);
+    *resp =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:o, s:s*}", "device_id", device_id,
+                  "certificate", pem, "ca", app->ca_pem, "command_key", app->command_pub_b64,
+                  "server_url", app->settings.url, "checkin_interval",
+                  (json_int_t)app->settings.checkin_interval, "server_time", now_iso, "ownership",
+                  ownership, "capabilities", grants_array(grants), "offline_key", offline_pub);
     if (!*resp) {
         rc = WARD_ENOMEM;
         goto out;
@@ -189,6 +238,7 @@ out:
     ward_free(token_id);
     ward_free(serial);
     ward_free(pem);
+    ward_free(offline_pub);
     return rc;
 }
 
@@ -579,21 +629,26 @@ static json_t *device_row(sqlite3_stmt *st)
     srv_time_iso(sqlite3_column_int64(st, 5), last, sizeof(last));
     srv_time_iso(sqlite3_column_int64(st, 7), na, sizeof(na));
     srv_time_iso(sqlite3_column_int64(st, 8), revoked, sizeof(revoked));
-    return json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s, s:s, s:s?, s:I, s:I, s:s?, s:s?}",
+    const char *receipt = col_text(st, 16);
+    return json_pack("{s:s, s:s?, s:s?, s:s?, s:s, s:s?, s:s, s:s, s:s?, s:I, s:I, s:s?, s:s?,"
+                     " s:s, s:o, s:s?, s:o?}",
                      "device_id", col_text(st, 0), "hostname", col_text(st, 1), "os",
                      col_text(st, 2), "agent_version", col_text(st, 3), "enrolled_at", enrolled,
                      "last_checkin", last[0] ? last : NULL, "cert_serial", col_text(st, 6),
                      "cert_not_after", na, "revoked_at", revoked[0] ? revoked : NULL, "checkins",
                      (json_int_t)sqlite3_column_int64(st, 9), "pending_commands",
                      (json_int_t)sqlite3_column_int64(st, 10), "machine_id", col_text(st, 11),
-                     "last_addr", col_text(st, 12));
+                     "last_addr", col_text(st, 12), "ownership", col_text(st, 13), "grants",
+                     grants_array(col_text(st, 14)), "offline_key", col_text(st, 15),
+                     "wipe_receipt", receipt ? json_loads(receipt, 0, NULL) : NULL);
 }
 
 #define DEVICE_COLUMNS                                                                             \
     "d.device_id, d.hostname, d.os, d.agent_version, d.enrolled_at, d.last_checkin,"               \
     " d.cert_serial, d.cert_not_after, d.revoked_at, d.checkins,"                                  \
     " (SELECT COUNT(*) FROM commands c WHERE c.device_id = d.device_id AND"                        \
-    "  c.status IN ('queued', 'delivered')), d.machine_id, d.last_addr"
+    "  c.status IN ('queued', 'delivered')), d.machine_id, d.last_addr, d.ownership, d.grants,"    \
+    " d.offline_key, d.wipe_receipt"
 
 int srv_device_list(struct srv_app *app, json_t **out)
 {

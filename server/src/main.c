@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "server/app.h"
@@ -20,6 +21,7 @@
 #include "server/commands.h"
 #include "server/files.h"
 #include "server/inventory.h"
+#include "server/offline.h"
 #include "server/serve.h"
 #include "ward/alloc.h"
 #include "ward/buf.h"
@@ -50,6 +52,7 @@ static void usage(FILE *f)
             "       [--device-cert-ttl DUR] [--checkin-interval DUR]\n"
             "  serve [--listen HOST:PORT]\n"
             "  token create [--uses N] [--ttl DUR] [--label TEXT]\n"
+            "               [--ownership corporate|personal] [--allow GRANT,...|none]\n"
             "  token list | token revoke ID\n"
             "  devices list\n"
             "  device show DEVICE | device revoke DEVICE\n"
@@ -63,6 +66,11 @@ static void usage(FILE *f)
             "  command send DEVICE package-file FILE\n"
             "  command send DEVICE os-update [--security] [--reboot]\n"
             "  command send DEVICE full-wipe [--device PATH]... [--allow-overwrite]\n"
+            "  command prepare DEVICE FORM... [--ttl DUR] --out FILE\n"
+            "  command sign FILE --key KEY-FILE [--passphrase-file F] [--out FILE]\n"
+            "  command send --signed FILE\n"
+            "  offline-key create --out FILE [--label TEXT] [--passphrase-file F]\n"
+            "  offline-key list\n"
             "  commands list [DEVICE] | commands show ID\n"
             "  file add PATH | files\n"
             "  wake DEVICE\n"
@@ -75,7 +83,8 @@ static void usage(FILE *f)
             "  compliance [DEVICE]\n\n"
             "DUR is seconds or a number with s, m, h or d. DEVICE may be a unique prefix.\n"
             "A --param VALUE that is JSON (30, true, [\"a\"]) is sent as that JSON, else as a\n"
-            "string. Every verb takes --json.\n"
+            "string. GRANT is full_wipe, scripts or packages (corporate default: all three;\n"
+            "personal: none, and never full_wipe or scripts). Every verb takes --json.\n"
             "default data directory: %s\n",
             DEFAULT_DATA_DIR);
 }
@@ -298,6 +307,21 @@ static int verb_token(struct cli *c)
             return EXIT_USAGE;
         }
         take_opt(c, "--label", &o.label);
+        if (take_opt(c, "--ownership", &v)) {
+            if (strcmp(v, "personal") != 0 && strcmp(v, "corporate") != 0) {
+                fprintf(stderr, "ward-server token create: --ownership is corporate or personal\n");
+                return EXIT_USAGE;
+            }
+            o.personal = strcmp(v, "personal") == 0;
+        }
+        take_opt(c, "--allow", &o.grants);
+        {
+            char g[64], msg[160];
+            if (srv_grants_normalize(o.grants, o.personal, g, sizeof(g), msg, sizeof(msg)) != 0) {
+                fprintf(stderr, "ward-server token create: --allow: %s\n", msg);
+                return EXIT_USAGE;
+            }
+        }
         if (no_leftover_flags(c, "token create") != EXIT_OK || c->argc != 0)
             return EXIT_USAGE;
         if (open_app(c, &app) != EXIT_OK)
@@ -325,15 +349,18 @@ static int verb_token(struct cli *c)
         } else if (c->json) {
             rc = print_json(list);
         } else {
-            printf("%-9s %-8s %-5s %-21s %s\n", "ID", "STATE", "USES", "EXPIRES", "LABEL");
+            printf("%-9s %-8s %-5s %-21s %-9s %-26s %s\n", "ID", "STATE", "USES", "EXPIRES",
+                   "OWNERSHIP", "GRANTS", "LABEL");
             json_array_foreach(list, i, t)
             {
                 char uses[24];
                 snprintf(uses, sizeof(uses), "%lld/%lld",
                          (long long)json_integer_value(json_object_get(t, "uses")),
                          (long long)json_integer_value(json_object_get(t, "uses_allowed")));
-                printf("%-9s %-8s %-5s %-21s %s\n", sget(t, "id"), sget(t, "state"), uses,
-                       sget(t, "expires_at"), sget(t, "label"));
+                const char *g = sget(t, "grants");
+                printf("%-9s %-8s %-5s %-21s %-9s %-26s %s\n", sget(t, "id"), sget(t, "state"),
+                       uses, sget(t, "expires_at"), sget(t, "ownership"), g[0] ? g : "none",
+                       sget(t, "label"));
             }
         }
         json_decref(list);
@@ -470,6 +497,23 @@ static void print_inventory_summary(const json_t *inv)
     }
 }
 
+/* What a selective wipe removed, as the device signed it. */
+static void print_wipe_receipt(const json_t *r)
+{
+    const json_t *x;
+    size_t i;
+    if (!json_is_object(r))
+        return;
+    printf("selective wipe: %s, receipt signed by the device key (%s)\n", sget(r, "wiped_at"),
+           json_is_true(json_object_get(r, "verified")) ? "verified" : "NOT VERIFIED");
+    json_array_foreach(json_object_get(r, "removed"), i, x)
+    {
+        printf("  removed %-8s %s%s%s\n", sget(x, "kind"), sget(x, "name"),
+               json_is_string(json_object_get(x, "error")) ? ": " : "",
+               json_is_string(json_object_get(x, "error")) ? sget(x, "error") : "");
+    }
+}
+
 static int verb_device(struct cli *c)
 {
     struct srv_app *app = NULL;
@@ -517,6 +561,20 @@ static int verb_device(struct cli *c)
                    (long long)json_integer_value(json_object_get(d, "checkins")));
             printf("certificate:    %s, valid until %s\n", sget(d, "cert_serial"),
                    sget(d, "cert_not_after"));
+            {
+                struct ward_buf g;
+                ward_buf_init(&g, 256);
+                json_array_foreach(json_object_get(d, "grants"), i, x)
+                {
+                    ward_buf_appendf(&g, "%s%s", i ? ", " : "", json_string_value(x));
+                }
+                printf("ownership:      %s; grants: %s\n", sget(d, "ownership"),
+                       g.data && g.data[0] ? g.data : "none");
+                ward_buf_release(&g);
+            }
+            printf("offline key:    %.16s%s\n", sget(d, "offline_key"),
+                   json_is_string(json_object_get(d, "offline_key")) ? "..." : " (none pinned)");
+            print_wipe_receipt(json_object_get(d, "wipe_receipt"));
             printf("pending:        %lld command(s)\n",
                    (long long)json_integer_value(json_object_get(d, "pending_commands")));
             print_inventory_summary(json_object_get(d, "inventory"));
@@ -636,7 +694,10 @@ static void command_send_usage(void)
             "       ward-server command send DEVICE package-file FILE\n"
             "       ward-server command send DEVICE os-update [--security] [--reboot]\n"
             "       ward-server command send DEVICE full-wipe [--device PATH]... "
-            "[--allow-overwrite]\n");
+            "[--allow-overwrite]\n"
+            "       ward-server command prepare DEVICE FORM... [--ttl DUR] --out FILE\n"
+            "       ward-server command sign FILE --key KEY-FILE [--passphrase-file F]\n"
+            "       ward-server command send --signed FILE\n");
 }
 
 /* The friendly forms: TYPE names that are not protocol types, and reboot/shutdown with
@@ -775,20 +836,35 @@ static int build_form(struct cli *c, struct srv_app *app, const char *form, json
     return EXIT_OK; /* lock, selective-wipe: no parameters */
 }
 
-static int command_send(struct cli *c)
-{
-    struct srv_app *app = NULL;
-    json_t *params = NULL, *extra = NULL, *out = NULL, *added = NULL, *x;
-    const struct send_form *form = NULL;
-    const char *v, *type, *dev_arg, *k;
-    char *id = NULL, msg[SRV_COMMAND_MSG_MAX];
-    long ttl = 0;
-    int rc = EXIT_OK, r;
+/* What `command send` and `command prepare` share: DEVICE FORM-or-TYPE [options]. */
+struct cmd_args {
+    char *id;         /* resolved device id, new */
+    const char *type; /* protocol type (static or argv) */
+    json_t *params;   /* new */
+    json_t *added;    /* the file record a friendly form added, new or NULL */
+    long ttl;
+};
 
+static void cmd_args_release(struct cmd_args *a)
+{
+    ward_free(a->id);
+    json_decref(a->params);
+    json_decref(a->added);
+    memset(a, 0, sizeof(*a));
+}
+
+static int parse_command(struct cli *c, struct srv_app **app, struct cmd_args *a, const char *verb)
+{
+    json_t *extra = NULL, *x;
+    const struct send_form *form = NULL;
+    const char *v, *dev_arg, *k;
+    int rc = EXIT_OK;
+
+    memset(a, 0, sizeof(*a));
     /* Options every form takes first, so that what is left is the form's own. */
-    params = json_object();
+    a->params = json_object();
     extra = json_object();
-    if (!params || !extra) {
+    if (!a->params || !extra) {
         rc = EXIT_FAIL;
         goto out;
     }
@@ -796,15 +872,15 @@ static int command_send(struct cli *c)
         const char *eq = strchr(v, '=');
         char key[128];
         if (!eq || eq == v || (size_t)(eq - v) >= sizeof(key)) {
-            fprintf(stderr, "ward-server command send: --param wants KEY=VALUE, got '%s'\n", v);
+            fprintf(stderr, "ward-server %s: --param wants KEY=VALUE, got '%s'\n", verb, v);
             rc = EXIT_USAGE;
             goto out;
         }
         snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
         json_object_set_new(extra, key, param_value(eq + 1));
     }
-    if (take_opt(c, "--ttl", &v) && parse_duration(v, &ttl) != 0) {
-        fprintf(stderr, "ward-server command send: bad --ttl '%s'\n", v);
+    if (take_opt(c, "--ttl", &v) && parse_duration(v, &a->ttl) != 0) {
+        fprintf(stderr, "ward-server %s: bad --ttl '%s'\n", verb, v);
         rc = EXIT_USAGE;
         goto out;
     }
@@ -814,81 +890,452 @@ static int command_send(struct cli *c)
         goto out;
     }
     dev_arg = c->argv[0];
-    type = c->argv[1];
+    a->type = c->argv[1];
     c->argc -= 2;
     c->argv += 2;
     for (size_t i = 0; i < sizeof(send_forms) / sizeof(send_forms[0]); i++)
-        if (strcmp(send_forms[i].name, type) == 0)
+        if (strcmp(send_forms[i].name, a->type) == 0)
             form = &send_forms[i];
-    if (open_app(c, &app) != EXIT_OK) {
+    if (open_app(c, app) != EXIT_OK) {
         rc = EXIT_FAIL;
         goto out;
     }
     /* The device first: a file is only added for a command that can be queued. */
-    if (resolve_device(app, dev_arg, &id) != 0) {
+    if (resolve_device(*app, dev_arg, &a->id) != 0) {
         rc = EXIT_FAIL;
         goto out;
     }
     if (form) {
-        if ((rc = build_form(c, app, form->name, params, &added)) != EXIT_OK)
+        if ((rc = build_form(c, *app, form->name, a->params, &a->added)) != EXIT_OK)
             goto out;
-        type = form->type;
+        a->type = form->type;
     }
-    if (no_leftover_flags(c, "command send") != EXIT_OK || c->argc != 0) {
+    if (no_leftover_flags(c, verb) != EXIT_OK || c->argc != 0) {
         command_send_usage();
         rc = EXIT_USAGE;
         goto out;
     }
     json_object_foreach(extra, k, x)
     {
-        json_object_set(params, k, x); /* --param has the last word */
+        json_object_set(a->params, k, x); /* --param has the last word */
     }
-    r = srv_command_send(app, id, type, params, ttl, &out, msg, sizeof(msg));
-    if (r == WARD_EINVAL || r == WARD_EPARSE) {
-        fprintf(stderr, "ward-server command send: %s\n", msg);
-        rc = EXIT_FAIL;
-        goto out;
+out:
+    json_decref(extra);
+    return rc;
+}
+
+/* The outcome of srv_command_send(_authorized) as the CLI says it. */
+static int report_send(struct cli *c, int r, const char *id, const char *type, json_t *out,
+                       const json_t *added, const char *msg)
+{
+    if (r == WARD_EINVAL || r == WARD_EPARSE || r == WARD_EEXIST || r == WARD_EEXPIRED) {
+        fprintf(stderr, "ward-server command send: %s\n", msg[0] ? msg : ward_strerror(r));
+        return EXIT_FAIL;
     }
     if (r == WARD_ENOENT) {
         fprintf(stderr, "ward-server: device %s is revoked\n", id);
-        rc = EXIT_FAIL;
-        goto out;
+        return EXIT_FAIL;
     }
-    if (r != 0) {
-        rc = fail("command send", r);
-        goto out;
-    }
+    if (r != 0)
+        return fail("command send", r);
     notify_wake(c, id, 0);
     if (added)
-        json_object_set(out, "file", added);
+        json_object_set(out, "file", (json_t *)(uintptr_t)added);
+    if (c->json)
+        return print_json(out);
+    if (added)
+        printf("added file %s (%lld bytes)\n", sget(added, "sha256"),
+               (long long)json_integer_value(json_object_get(added, "length")));
+    printf("queued %s (%s, seq %lld) for %s\n", sget(out, "command_id"), type,
+           (long long)json_integer_value(json_object_get(out, "seq")), id);
+    return EXIT_OK;
+}
+
+static int read_request(const char *path, json_t **out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = read_small_file(path, 256 * 1024, &text, &len);
+    *out = NULL;
+    if (rc == 0)
+        rc = ward_json_loadb(text, len, NULL, out, NULL);
+    ward_free(text);
+    if (rc != 0)
+        fprintf(stderr, "ward-server: %s: %s\n", path,
+                rc == WARD_EPARSE ? "not a JSON request file" : ward_strerror(rc));
+    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+static int write_request(const char *path, const json_t *req)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = ward_json_dumps(req, WARD_JSON_PRETTY, &text, &len);
+    if (rc == 0)
+        rc = ward_secfile_write(path, text, len);
+    ward_free(text);
+    if (rc != 0)
+        fprintf(stderr, "ward-server: cannot write %s: %s\n", path, ward_strerror(rc));
+    return rc == 0 ? EXIT_OK : EXIT_FAIL;
+}
+
+/* `command send --signed FILE`: a request the offline key signed. */
+static int command_send_signed(struct cli *c, const char *file)
+{
+    struct srv_app *app = NULL;
+    struct srv_offline_auth a;
+    json_t *req = NULL, *out = NULL, *dev = NULL;
+    char msg[SRV_COMMAND_MSG_MAX] = "";
+    const char *pinned;
+    long ttl = 0;
+    const char *v;
+    int rc = EXIT_FAIL, r;
+
+    memset(&a, 0, sizeof(a));
+    if (take_opt(c, "--ttl", &v) && parse_duration(v, &ttl) != 0) {
+        fprintf(stderr, "ward-server command send: bad --ttl '%s'\n", v);
+        return EXIT_USAGE;
+    }
+    if (no_leftover_flags(c, "command send") != EXIT_OK || c->argc != 0) {
+        fprintf(stderr, "usage: ward-server command send --signed FILE [--ttl DUR]\n");
+        return EXIT_USAGE;
+    }
+    if (read_request(file, &req) != EXIT_OK || open_app(c, &app) != EXIT_OK)
+        goto out;
+    r = srv_offline_request_open(app, req, &a, msg, sizeof(msg));
+    if (r != 0) {
+        fprintf(stderr, "ward-server command send: %s: %s\n", file,
+                msg[0] ? msg : ward_strerror(r));
+        goto out;
+    }
+    r = srv_device_show(app, a.device_id, &dev);
+    if (r != 0) {
+        fprintf(stderr, "ward-server command send: device %s: %s\n", a.device_id,
+                r == WARD_ENOENT ? "no such device" : ward_strerror(r));
+        goto out;
+    }
+    pinned = json_string_value(json_object_get(dev, "offline_key"));
+    if (!pinned || strcmp(pinned, a.fingerprint) != 0) {
+        fprintf(stderr,
+                "ward-server command send: device %s pinned %s%.16s at enrollment; the request is"
+                " signed by %.16s...\n",
+                a.device_id, pinned ? "offline key " : "no offline key", pinned ? pinned : "",
+                a.fingerprint);
+        goto out;
+    }
+    r = srv_command_send_authorized(app, a.device_id, a.type, a.params, ttl, a.command_id,
+                                    a.authorization, a.not_after, &out, msg, sizeof(msg));
+    rc = report_send(c, r, a.device_id, a.type, out, NULL, msg);
+out:
+    srv_offline_auth_release(&a);
+    json_decref(req);
+    json_decref(out);
+    json_decref(dev);
+    srv_app_close(app);
+    return rc;
+}
+
+static int command_send(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    struct cmd_args a;
+    json_t *out = NULL;
+    char msg[SRV_COMMAND_MSG_MAX] = "";
+    const char *signed_file;
+    int rc;
+
+    if (take_opt(c, "--signed", &signed_file))
+        return command_send_signed(c, signed_file);
+    rc = parse_command(c, &app, &a, "command send");
+    if (rc == EXIT_OK) {
+        int r = srv_command_send(app, a.id, a.type, a.params, a.ttl, &out, msg, sizeof(msg));
+        rc = report_send(c, r, a.id, a.type, out, a.added, msg);
+    }
+    json_decref(out);
+    cmd_args_release(&a);
+    srv_app_close(app);
+    return rc;
+}
+
+/* `command prepare DEVICE FORM... --out FILE`: the request the offline key is to sign. */
+static int command_prepare(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    struct cmd_args a;
+    json_t *req = NULL, *dev = NULL;
+    char msg[SRV_COMMAND_MSG_MAX] = "", command_id[32], hex[25];
+    uint8_t idb[12];
+    const char *outpath = NULL;
+    int rc, r;
+
+    if (!take_opt(c, "--out", &outpath)) {
+        fprintf(stderr, "usage: ward-server command prepare DEVICE FORM [options] --out FILE\n"
+                        "       (FORM and options as for command send)\n");
+        return EXIT_USAGE;
+    }
+    rc = parse_command(c, &app, &a, "command prepare");
+    if (rc != EXIT_OK)
+        goto out;
+    rc = EXIT_FAIL;
+    r = srv_command_check(app, a.type, a.params, msg, sizeof(msg));
+    if (r != 0) {
+        fprintf(stderr, "ward-server command prepare: %s\n", msg[0] ? msg : ward_strerror(r));
+        goto out;
+    }
+    if ((r = srv_device_show(app, a.id, &dev)) != 0) {
+        rc = fail("command prepare", r);
+        goto out;
+    }
+    if (!json_is_string(json_object_get(dev, "offline_key"))) {
+        fprintf(stderr,
+                "ward-server command prepare: device %s pinned no offline key at enrollment, so"
+                " an offline signature means nothing to it (create one with ward-server"
+                " offline-key create before enrolling devices)\n",
+                a.id);
+        goto out;
+    }
+    if (ward_random_bytes(idb, sizeof(idb)) != 0 ||
+        ward_hex_encode(idb, sizeof(idb), hex, sizeof(hex)) != 0)
+        goto out;
+    snprintf(command_id, sizeof(command_id), "c-%s", hex);
+    r = srv_offline_request_new(command_id, a.id, a.type, a.params,
+                                srv_now() + (a.ttl > 0 ? a.ttl : 86400), &req);
+    if (r != 0) {
+        rc = fail("command prepare", r);
+        goto out;
+    }
+    if (write_request(outpath, req) != EXIT_OK)
+        goto out;
     if (c->json) {
-        rc = print_json(out);
+        rc = print_json(req);
     } else {
-        if (added)
-            printf("added file %s (%lld bytes)\n", sget(added, "sha256"),
-                   (long long)json_integer_value(json_object_get(added, "length")));
-        printf("queued %s (%s, seq %lld) for %s\n", sget(out, "command_id"), type,
-               (long long)json_integer_value(json_object_get(out, "seq")), id);
+        printf("wrote %s: %s for %s (command %s); sign it with the offline key:\n"
+               "  ward-server command sign %s --key OFFLINE-KEY-FILE\n"
+               "then queue it here with: ward-server command send --signed %s\n",
+               outpath, a.type, a.id, command_id, outpath, outpath);
+        rc = EXIT_OK;
     }
 out:
-    json_decref(params);
-    json_decref(extra);
-    json_decref(out);
-    json_decref(added);
-    ward_free(id);
+    json_decref(req);
+    json_decref(dev);
+    cmd_args_release(&a);
+    srv_app_close(app);
+    return rc;
+}
+
+/* One line from the terminal with echo off. */
+static int read_secret_tty(const char *prompt, char *out, size_t outlen)
+{
+    struct termios old, quiet;
+    FILE *tty = fopen("/dev/tty", "r+");
+    int ok;
+
+    if (!tty)
+        return WARD_EIO;
+    fputs(prompt, tty);
+    fflush(tty);
+    if (tcgetattr(fileno(tty), &old) != 0) {
+        fclose(tty);
+        return WARD_EIO;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
+    ok = fgets(out, (int)outlen, tty) != NULL;
+    tcsetattr(fileno(tty), TCSAFLUSH, &old);
+    fputs("\n", tty);
+    fclose(tty);
+    if (!ok)
+        return WARD_EIO;
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+/* The offline key's passphrase: --passphrase-file, WARD_OFFLINE_PASSPHRASE, or the
+ * terminal (twice when creating). */
+static int read_passphrase(struct cli *c, const char *verb, int confirm, char *out, size_t outlen)
+{
+    const char *file = NULL, *env = getenv("WARD_OFFLINE_PASSPHRASE");
+    char again[256];
+    size_t n;
+
+    out[0] = '\0';
+    if (take_opt(c, "--passphrase-file", &file)) {
+        FILE *f = fopen(file, "r");
+        if (!f || !fgets(out, (int)outlen, f)) {
+            fprintf(stderr, "ward-server %s: cannot read %s\n", verb, file);
+            if (f)
+                fclose(f);
+            return EXIT_FAIL;
+        }
+        fclose(f);
+    } else if (env) {
+        snprintf(out, outlen, "%s", env);
+    } else if (isatty(STDIN_FILENO)) {
+        if (read_secret_tty("offline key passphrase: ", out, outlen) != 0 ||
+            (confirm &&
+             (read_secret_tty("again: ", again, sizeof(again)) != 0 || strcmp(again, out) != 0))) {
+            fprintf(stderr, "ward-server %s: the passphrases differ or could not be read\n", verb);
+            memset(again, 0, sizeof(again));
+            return EXIT_FAIL;
+        }
+        memset(again, 0, sizeof(again));
+    } else {
+        fprintf(stderr,
+                "ward-server %s: the offline key's passphrase comes from --passphrase-file,"
+                " WARD_OFFLINE_PASSPHRASE or a terminal\n",
+                verb);
+        return EXIT_USAGE;
+    }
+    n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+    return EXIT_OK;
+}
+
+/* `command sign REQ --key KEY [--out FILE]`: runs anywhere, no data directory. */
+static int command_sign(struct cli *c)
+{
+    const char *keyfile = NULL, *outpath = NULL;
+    char pass[256], msg[SRV_COMMAND_MSG_MAX] = "", *params = NULL;
+    EVP_PKEY *key = NULL;
+    json_t *req = NULL, *sum;
+    int rc = EXIT_FAIL, r;
+
+    if (!take_opt(c, "--key", &keyfile)) {
+        fprintf(stderr, "usage: ward-server command sign REQUEST --key KEY-FILE"
+                        " [--passphrase-file F] [--out FILE]\n");
+        return EXIT_USAGE;
+    }
+    take_opt(c, "--out", &outpath);
+    if (read_passphrase(c, "command sign", 0, pass, sizeof(pass)) != EXIT_OK)
+        return EXIT_FAIL;
+    if (no_leftover_flags(c, "command sign") != EXIT_OK || c->argc != 1) {
+        memset(pass, 0, sizeof(pass));
+        fprintf(stderr, "usage: ward-server command sign REQUEST --key KEY-FILE\n");
+        return EXIT_USAGE;
+    }
+    if (!outpath)
+        outpath = c->argv[0];
+    r = ward_key_load_pem_passphrase(keyfile, pass, &key);
+    memset(pass, 0, sizeof(pass));
+    if (r != 0) {
+        fprintf(stderr, "ward-server command sign: %s: %s\n", keyfile,
+                r == WARD_EVERIFY ? "wrong passphrase, or not a key" : ward_strerror(r));
+        goto out;
+    }
+    if (read_request(c->argv[0], &req) != EXIT_OK)
+        goto out;
+    r = srv_offline_request_sign(req, key, msg, sizeof(msg));
+    if (r != 0) {
+        fprintf(stderr, "ward-server command sign: %s: %s\n", c->argv[0],
+                msg[0] ? msg : ward_strerror(r));
+        goto out;
+    }
+    sum = json_object_get(req, "summary");
+    if (ward_json_dumps(json_object_get(sum, "params"), WARD_JSON_SORT_KEYS, &params, NULL) != 0)
+        goto out;
+    /* What was signed, for the person who signed it. */
+    fprintf(stderr, "signed %s for device %s (command %s, valid until %s)\n  params: %s\n",
+            sget(sum, "type"), sget(sum, "device_id"), sget(sum, "command_id"),
+            sget(sum, "not_after"), params);
+    rc = write_request(outpath, req);
+out:
+    ward_free(params);
+    EVP_PKEY_free(key);
+    json_decref(req);
+    return rc;
+}
+
+static int verb_offline_key(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    const char *sub = c->argc > 0 ? c->argv[0] : "", *outpath = NULL, *label = NULL;
+    char pass[256], fp[SRV_OFFLINE_FP_LEN + 1];
+    json_t *list = NULL, *k;
+    size_t i;
+    int rc = EXIT_FAIL, r;
+
+    if (strcmp(sub, "create") == 0) {
+        c->argc--;
+        c->argv++;
+        if (!take_opt(c, "--out", &outpath)) {
+            fprintf(stderr, "usage: ward-server offline-key create --out FILE [--label TEXT]"
+                            " [--passphrase-file F]\n");
+            return EXIT_USAGE;
+        }
+        take_opt(c, "--label", &label);
+        if (read_passphrase(c, "offline-key create", 1, pass, sizeof(pass)) != EXIT_OK)
+            return EXIT_FAIL;
+        if (no_leftover_flags(c, "offline-key create") != EXIT_OK || c->argc != 0 ||
+            open_app(c, &app) != EXIT_OK) {
+            memset(pass, 0, sizeof(pass));
+            return EXIT_USAGE;
+        }
+        r = srv_offline_key_create(app, outpath, pass, label, fp, sizeof(fp));
+        memset(pass, 0, sizeof(pass));
+        if (r == WARD_EINVAL)
+            fprintf(stderr,
+                    "ward-server offline-key create: the passphrase needs at least %d"
+                    " characters\n",
+                    WARD_PASSPHRASE_MIN);
+        else if (r == WARD_EEXIST)
+            fprintf(stderr, "ward-server offline-key create: %s exists; not overwritten\n",
+                    outpath);
+        else if (r != 0)
+            fail("offline-key create", r);
+        else if (c->json) {
+            json_t *j = json_pack("{s:s, s:s}", "fingerprint", fp, "file", outpath);
+            rc = j ? print_json(j) : EXIT_FAIL;
+            json_decref(j);
+        } else {
+            printf("offline key %.16s... written to %s\n"
+                   "Devices enrolled from now on pin it: their destructive commands then need its"
+                   " signature.\nMove %s off this machine; the service keeps only the public"
+                   " key.\n",
+                   fp, outpath, outpath);
+            rc = EXIT_OK;
+        }
+    } else if (strcmp(sub, "list") == 0 && c->argc == 1) {
+        if (open_app(c, &app) != EXIT_OK)
+            return EXIT_FAIL;
+        r = srv_offline_key_list(app, &list);
+        if (r != 0) {
+            rc = fail("offline-key list", r);
+        } else if (c->json) {
+            rc = print_json(list);
+        } else {
+            printf("%-18s %-21s %-21s %s\n", "FINGERPRINT", "CREATED", "RETIRED", "LABEL");
+            json_array_foreach(list, i, k)
+            {
+                printf("%.16s   %-21s %-21s %s\n", sget(k, "fingerprint"), sget(k, "created_at"),
+                       sget(k, "retired_at"), sget(k, "label"));
+            }
+            rc = EXIT_OK;
+        }
+        json_decref(list);
+    } else {
+        fprintf(stderr, "usage: ward-server offline-key create --out FILE | offline-key list\n");
+        return EXIT_USAGE;
+    }
     srv_app_close(app);
     return rc;
 }
 
 static int verb_command(struct cli *c)
 {
-    if (c->argc < 1 || strcmp(c->argv[0], "send") != 0) {
+    const char *sub = c->argc > 0 ? c->argv[0] : "";
+    int (*run)(struct cli *) = strcmp(sub, "send") == 0      ? command_send
+                               : strcmp(sub, "prepare") == 0 ? command_prepare
+                               : strcmp(sub, "sign") == 0    ? command_sign
+                                                             : NULL;
+    if (!run) {
         command_send_usage();
         return EXIT_USAGE;
     }
     c->argc--;
     c->argv++;
-    return command_send(c);
+    return run(c);
 }
 
 /* Text of a result member that may be long (script output): indented lines. */
@@ -1592,7 +2039,7 @@ static const struct {
     {"commands", verb_commands},   {"wake", verb_wake},
     {"baseline", verb_baseline},   {"compliance", verb_compliance},
     {"inventory", verb_inventory}, {"file", verb_file},
-    {"files", verb_files},
+    {"files", verb_files},         {"offline-key", verb_offline_key},
 };
 
 int main(int argc, char **argv)

@@ -22,6 +22,54 @@
 #define ID_BYTES 4
 #define SECRET_BYTES 32
 
+static const char *const grant_names[] = {"full_wipe", "scripts", "packages", NULL};
+
+int srv_grants_normalize(const char *grants, int personal, char *out, size_t outlen, char *msg,
+                         size_t msglen)
+{
+    int seen[3] = {0, 0, 0};
+    size_t used = 0;
+
+    if (outlen)
+        out[0] = '\0';
+    if (msglen)
+        msg[0] = '\0';
+    if (!grants)
+        grants = personal ? "none" : "full_wipe,scripts,packages";
+    if (strcmp(grants, "none") == 0)
+        return 0;
+    for (const char *p = grants; *p;) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int k = -1;
+        for (int i = 0; grant_names[i]; i++)
+            if (strlen(grant_names[i]) == n && strncmp(grant_names[i], p, n) == 0)
+                k = i;
+        if (k < 0) {
+            snprintf(msg, msglen,
+                     "unknown grant '%.*s' (known: full_wipe, scripts, packages, none)",
+                     (int)(n > 40 ? 40 : n), p);
+            return WARD_EINVAL;
+        }
+        if (personal && k < 2) {
+            snprintf(msg, msglen, "a personal device never accepts %s; grant it packages at most",
+                     grant_names[k]);
+            return WARD_EINVAL;
+        }
+        seen[k] = 1;
+        p = e ? e + 1 : p + n;
+    }
+    for (int i = 0; grant_names[i]; i++) {
+        if (!seen[i])
+            continue;
+        int w = snprintf(out + used, outlen - used, "%s%s", used ? "," : "", grant_names[i]);
+        if (w < 0 || (size_t)w >= outlen - used)
+            return WARD_ETOOBIG;
+        used += (size_t)w;
+    }
+    return 0;
+}
+
 int srv_token_create(struct srv_app *app, const struct srv_token_opts *o, char **token_out,
                      char **id_out)
 {
@@ -34,12 +82,14 @@ int srv_token_create(struct srv_app *app, const struct srv_token_opts *o, char *
     int64_t now = srv_now();
     long ttl = o->ttl ? o->ttl : app->settings.token_ttl;
     int uses = o->uses ? o->uses : 1;
+    char grants[64], msg[160];
     size_t n;
     int rc;
 
     *token_out = NULL;
     *id_out = NULL;
-    if (uses < 1 || ttl < 1)
+    if (uses < 1 || ttl < 1 ||
+        srv_grants_normalize(o->grants, o->personal, grants, sizeof(grants), msg, sizeof(msg)) != 0)
         return WARD_EINVAL;
     if ((rc = ward_random_bytes(idb, sizeof(idb))) != 0 ||
         (rc = ward_random_bytes(sec, sizeof(sec))) != 0 ||
@@ -52,7 +102,8 @@ int srv_token_create(struct srv_app *app, const struct srv_token_opts *o, char *
 
     rc = ward_store_prepare(app->store,
                             "INSERT INTO tokens(id, secret_hash, label, created_at, expires_at,"
-                            " uses_allowed) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            " uses_allowed, ownership, grants) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+                            " ?7, ?8)",
                             &st);
     if (rc != 0)
         goto out;
@@ -62,6 +113,8 @@ int srv_token_create(struct srv_app *app, const struct srv_token_opts *o, char *
     sqlite3_bind_int64(st, 4, now);
     sqlite3_bind_int64(st, 5, now + ttl);
     sqlite3_bind_int(st, 6, uses);
+    sqlite3_bind_text(st, 7, o->personal ? "personal" : "corporate", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, grants, -1, SQLITE_TRANSIENT);
     if ((rc = ward_store_step(app->store, st)) != 0)
         goto out;
 
@@ -194,7 +247,7 @@ int srv_token_list(struct srv_app *app, json_t **out)
         return WARD_ENOMEM;
     rc = ward_store_prepare(app->store,
                             "SELECT id, label, created_at, expires_at, uses_allowed, uses,"
-                            " revoked_at FROM tokens ORDER BY created_at, id",
+                            " revoked_at, ownership, grants FROM tokens ORDER BY created_at, id",
                             &st);
     if (rc != 0)
         goto out;
@@ -212,11 +265,13 @@ int srv_token_list(struct srv_app *app, json_t **out)
             state = "used_up";
         else
             state = "active";
-        json_t *t = json_pack("{s:s, s:s?, s:s, s:s, s:i, s:i, s:s}", "id",
+        json_t *t = json_pack("{s:s, s:s?, s:s, s:s, s:i, s:i, s:s, s:s, s:s}", "id",
                               (const char *)sqlite3_column_text(st, 0), "label",
                               (const char *)sqlite3_column_text(st, 1), "created_at", created,
                               "expires_at", expires, "uses_allowed", sqlite3_column_int(st, 4),
-                              "uses", sqlite3_column_int(st, 5), "state", state);
+                              "uses", sqlite3_column_int(st, 5), "state", state, "ownership",
+                              (const char *)sqlite3_column_text(st, 7), "grants",
+                              (const char *)sqlite3_column_text(st, 8));
         if (!t || json_array_append_new(arr, t) != 0) {
             rc = WARD_ENOMEM;
             goto out;

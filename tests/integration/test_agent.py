@@ -23,8 +23,8 @@ import signal
 import time
 
 from wardlib import (Proc, Agent, FakeService, Fail, Server, SilentListener, TcpProxy, check,
-                     enroll_direct, make_token, main, openssl, run, sign_envelope,
-                     token_fields, wait_until, SERVER)
+                     enroll_direct, envelope_of, make_token, main, openssl, run, set_envelope,
+                     sign_envelope, take_seq, token_fields, wait_until, SERVER)
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
 
@@ -445,20 +445,6 @@ def case_valgrind_enrolled(tmp):
         check("definitely lost" not in text or "definitely lost: 0" in text, text)
     finally:
         s.stop()
-
-
-def take_seq(s, dev):
-    """The device's next sequence number, reserved as ward-server does when it issues."""
-    return s.sql("UPDATE devices SET next_seq = next_seq + 1 WHERE device_id = ?"
-                 " RETURNING next_seq - 1", (dev,))[0][0]
-
-
-def envelope_of(s, cid):
-    return json.loads(s.sql("SELECT envelope FROM commands WHERE command_id = ?", (cid,))[0][0])
-
-
-def set_envelope(s, cid, env):
-    s.sql("UPDATE commands SET envelope = ? WHERE command_id = ?", (json.dumps(env), cid))
 
 
 def case_command_refusals(tmp):

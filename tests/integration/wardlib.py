@@ -293,6 +293,22 @@ def sign_envelope(server, payload, key_name="online"):
                        "signature": base64.b64encode(r.stdout).decode(), "key": key_name})
 
 
+def take_seq(s, dev):
+    """The device's next sequence number, reserved as ward-server does when it issues."""
+    return s.sql("UPDATE devices SET next_seq = next_seq + 1 WHERE device_id = ?"
+                 " RETURNING next_seq - 1", (dev,))[0][0]
+
+
+def envelope_of(s, cid):
+    return json.loads(s.sql("SELECT envelope FROM commands WHERE command_id = ?", (cid,))[0][0])
+
+
+def set_envelope(s, cid, env):
+    """Replaces a queued command's envelope, as a compromised service could."""
+    s.sql("UPDATE commands SET envelope = ? WHERE command_id = ?",
+          (env if isinstance(env, str) else json.dumps(env), cid))
+
+
 def _unlisten(s):
     """Closes a listening socket another thread blocks on in accept(): shutdown wakes it,
     a bare close would leave the port bound until accept returns."""

@@ -46,7 +46,8 @@ struct agent_command {
     char type[64];
     long long seq; /* 0 when unknown */
     int64_t issued_at, expires_at;
-    json_t *params; /* new reference (NULL until parsed) */
+    json_t *params;        /* new reference (NULL until parsed) */
+    json_t *authorization; /* the offline authorization, new reference, or NULL */
 };
 void agent_command_release(struct agent_command *c);
 

@@ -18,6 +18,7 @@
 #include "ward/crypto.h"
 
 struct agent_state;
+struct agent_authority;
 
 enum agent_lifecycle {
     AGENT_NOT_ENROLLED = 0,
@@ -53,10 +54,12 @@ const char *agent_lifecycle_name(enum agent_lifecycle l);
 
 /* Stores a new identity after enrollment, replacing any earlier one (and its command
  * journal, outbox and sequence high-water mark, which belonged to the old device): writes
- * the key to <state>/device.key (0600) and the rest in one transaction. */
+ * the key to <state>/device.key (0600) and the rest, with the grants (auth; NULL: none
+ * stored, read as agent/authority.h's default), in one transaction. */
 int agent_identity_store_new(struct agent_state *st, EVP_PKEY *key, const char *device_id,
                              const char *server_url, const char *cert_pem, const char *ca_pem,
-                             const uint8_t command_key[WARD_ED25519_PUB_LEN]);
+                             const uint8_t command_key[WARD_ED25519_PUB_LEN],
+                             const struct agent_authority *auth);
 
 /* Renewal: writes the new key next to the current one under the other of two names, then
  * switches certificate, CA and key name in one transaction, then removes the old key. */

@@ -99,7 +99,15 @@ struct srv_token_opts {
     int uses; /* 0: 1 */
     long ttl; /* seconds; 0: settings.token_ttl */
     const char *label;
+    int personal;       /* ownership of the devices it enrolls: corporate (0) or personal */
+    const char *grants; /* "full_wipe,scripts,packages", "none", or NULL: the ownership's
+                         * default (corporate: all three; personal: none) */
 };
+
+/* Checks and normalizes a grant list for an ownership into out ("" for none): known names,
+ * no repeats, and never full_wipe or scripts for a personal device. WARD_EINVAL with msg. */
+int srv_grants_normalize(const char *grants, int personal, char *out, size_t outlen, char *msg,
+                         size_t msglen);
 /* Creates a token; *token_out is the full "ward1...." string (new), *id_out the id (new). */
 int srv_token_create(struct srv_app *app, const struct srv_token_opts *o, char **token_out,
                      char **id_out);
@@ -157,6 +165,16 @@ int srv_device_resolve(struct srv_app *app, const char *id_or_prefix, char **out
  * WARD_ENOENT (no such device, or revoked). */
 int srv_command_send(struct srv_app *app, const char *device_id, const char *type, json_t *params,
                      long ttl, json_t **out, char *msg, size_t msglen);
+/* The checks srv_command_send makes before it queues (parameters, stored files). */
+int srv_command_check(struct srv_app *app, const char *type, const json_t *params, char *msg,
+                      size_t msglen);
+/* The same for a command the offline key authorized (server/offline.h): the command keeps
+ * the document's id, the payload carries the authorization, and it expires no later than
+ * the authorization. WARD_EEXIST when that command id was queued already. */
+int srv_command_send_authorized(struct srv_app *app, const char *device_id, const char *type,
+                                json_t *params, long ttl, const char *command_id,
+                                const json_t *authorization, int64_t not_after, json_t **out,
+                                char *msg, size_t msglen);
 /* Commands, newest first; device_id NULL for all. */
 int srv_command_list(struct srv_app *app, const char *device_id, json_t **out);
 /* One command by id or unique prefix (at least 6 characters), as listed plus its result;

@@ -34,7 +34,7 @@ int srv_command_check_params(const char *type, const json_t *params, char *msg, 
 /* "/api/v1/files/<64 lowercase hex>": 1 when s is 64 lowercase hex digits. */
 int srv_sha256_hex_ok(const char *s);
 
-/* Result statuses: final (succeeded, failed, rejected, interrupted) and non-final
+/* Result statuses: final (succeeded, failed, rejected, denied, interrupted) and non-final
  * (accepted, running). */
 int srv_result_status_known(const char *status);
 int srv_result_status_final(const char *status);

@@ -100,7 +100,7 @@ WT_TEST(enroll_renew_unenroll)
     WT_OK(agent_state_open(wt_path("st"), &st));
     WT_EQ_INT(agent_identity_lifecycle(st), AGENT_NOT_ENROLLED);
     WT_EQ_ERR(agent_identity_load(st, &id), WARD_ENOENT);
-    WT_OK(agent_identity_store_new(st, k1, "d-1", "https://h:1", c1, ca.pem, cmdkey));
+    WT_OK(agent_identity_store_new(st, k1, "d-1", "https://h:1", c1, ca.pem, cmdkey, NULL));
     WT_EQ_INT(agent_identity_lifecycle(st), AGENT_ENROLLED);
     WT_EQ_INT(stat(wt_path("st/device.key"), &sb), 0);
     WT_EQ_INT(sb.st_mode & 0777, 0600);
@@ -147,7 +147,7 @@ WT_TEST(enroll_renew_unenroll)
         json_decref(s);
     }
     /* --force over an identity whose key is device.key: the new one takes the other name. */
-    WT_OK(agent_identity_store_new(st, k1, "d-2", "https://h:2", c1, ca.pem, cmdkey));
+    WT_OK(agent_identity_store_new(st, k1, "d-2", "https://h:2", c1, ca.pem, cmdkey, NULL));
     WT_EQ_INT(agent_identity_lifecycle(st), AGENT_ENROLLED);
     WT_ASSERT(exists("st/device.next.key") && !exists("st/device.key"));
 
