@@ -83,10 +83,17 @@ struct agent_baselines {
     int closing;
     void (*close_cb)(void *ctx);
     void *close_ctx;
+
+    /* selective_wipe: once retired, nothing is evaluated or watched again */
+    int retired;
+    int retiring; /* queued or running */
+    agent_baselines_retired_fn retired_cb;
+    void *retired_ctx;
 };
 
 static void start_job(struct agent_baselines *b);
 static void uploads_start(struct agent_baselines *b);
+static void retire_start(struct agent_baselines *b);
 
 /* ---- small helpers -------------------------------------------------------------------------- */
 
@@ -217,7 +224,10 @@ static void held_stopped(void *ctx)
     }
     if (b->waiting_stops && b->stops_pending == 0) {
         b->waiting_stops = 0;
-        start_job(b);
+        if (b->retiring)
+            retire_start(b);
+        else
+            start_job(b);
     }
 }
 
@@ -479,6 +489,8 @@ static void finish(struct agent_baselines *b, int rc, const struct agent_http_re
     b->url = NULL;
     if (done)
         done(rc, r, ctx);
+    if (b->retiring && !b->working && !b->closing)
+        retire_start(b);
 }
 
 static int plan(struct agent_baselines *b, const json_t *assigned)
@@ -920,6 +932,8 @@ int agent_baselines_sync(struct agent_baselines *b, struct agent_http *const *ht
         return WARD_EINVAL;
     if (b->syncing || b->working || b->closing)
         return WARD_EBUSY;
+    if (b->retired || b->retiring)
+        return WARD_ESTATE; /* a selective wipe removed everything Ward enforced */
     if (assigned && agent_baselines_check_assigned(assigned) != 0)
         return WARD_EPROTO;
     if ((rc = load_held(b)) != 0)
@@ -953,6 +967,150 @@ int agent_baselines_sync(struct agent_baselines *b, struct agent_http *const *ht
         }
     }
     fetch_next(b);
+    return 0;
+}
+
+/* ---- selective wipe
+ * ------------------------------------------------------------------------------
+ */
+
+static void retire_finish(struct agent_baselines *b, int rc, json_t *removed)
+{
+    agent_baselines_retired_fn cb = b->retired_cb;
+    void *ctx = b->retired_ctx;
+    b->retiring = 0;
+    b->retired_cb = NULL;
+    if (cb)
+        cb(rc, removed, ctx);
+    else
+        json_decref(removed);
+}
+
+static void retire_done(uv_work_t *w, int status)
+{
+    struct agent_baselines *b = w->data;
+    json_t *removed = json_array();
+    int64_t now = ward_time_now();
+    int rc = status == 0 ? 0 : WARD_EIO;
+
+    b->working = 0;
+    if (b->closing) {
+        job_items_free(b);
+        json_decref(removed);
+        retire_finish(b, WARD_ECANCELED, NULL);
+        maybe_freed(b);
+        return;
+    }
+    for (size_t i = 0; rc == 0 && removed && i < b->n_items; i++) {
+        struct job_item *it = &b->items[i];
+        json_t *body = NULL;
+        if (it->rc == WARD_ENOENT)
+            continue; /* nothing of it left to restore */
+        if (it->rc != 0) {
+            json_array_append_new(removed, json_pack("{s:s, s:s, s:s}", "kind", "baseline", "name",
+                                                     it->id, "error", ward_strerror(it->rc)));
+            continue;
+        }
+        for (size_t k = 0; k < it->report->n; k++) {
+            const struct enf_outcome *o = &it->report->items[k];
+            char name[512];
+            if (o->result == ENF_SKIPPED)
+                continue; /* not restore_on_removal: Ward leaves it as it is */
+            snprintf(name, sizeof(name), "%s/%s", it->id, o->setting->id);
+            json_array_append_new(
+                removed,
+                json_pack("{s:s, s:s, s:s, s:s?}", "kind", "setting", "name", name, "result",
+                          o->result == ENF_REPAIRED ? "restored" : "failed", "error",
+                          o->result == ENF_REPAIRED ? NULL
+                          : o->err                  ? ward_strerror(o->err)
+                                                    : o->actual));
+        }
+        if (report_body(it->report, it->id, it->version, now, 1, &body) == 0)
+            store_report(b, it->id, body, now, 1, 1);
+        json_decref(body);
+    }
+    job_items_free(b);
+    if (!removed)
+        rc = WARD_ENOMEM;
+    retire_finish(b, rc, rc == 0 ? removed : NULL);
+    if (rc != 0)
+        json_decref(removed);
+}
+
+/* Every baseline the rollback journal knows, held or not, is removed off the loop. */
+static void retire_start(struct agent_baselines *b)
+{
+    sqlite3_stmt *st = NULL;
+    size_t cap = 16, n = 0;
+    int rc;
+
+    if (b->syncing || b->working)
+        return; /* finish() comes back here */
+    for (struct held *h = b->list, *next; h; h = next) {
+        next = h->next;
+        held_retire(b, h);
+    }
+    b->list = NULL;
+    if (b->stops_pending > 0) {
+        b->waiting_stops = 1; /* held_stopped comes back here */
+        return;
+    }
+    if (!b->job_store && (rc = agent_state_open_store(b->st, &b->job_store)) != 0) {
+        retire_finish(b, rc, NULL);
+        return;
+    }
+    b->items = ward_calloc(cap, sizeof(*b->items));
+    rc = b->items
+             ? ward_store_prepare(agent_state_store(b->st),
+                                  "SELECT DISTINCT baseline_id FROM enf_journal ORDER BY 1", &st)
+             : WARD_ENOMEM;
+    while (rc == 0 && (rc = ward_store_step(agent_state_store(b->st), st)) == WARD_STORE_ROW) {
+        if (n == cap) {
+            struct job_item *more = ward_realloc(b->items, 2 * cap * sizeof(*more));
+            if (!more) {
+                rc = WARD_ENOMEM;
+                break;
+            }
+            memset(more + cap, 0, cap * sizeof(*more));
+            b->items = more;
+            cap *= 2;
+        }
+        b->items[n].id = ward_strdup((const char *)sqlite3_column_text(st, 0));
+        if (!b->items[n++].id) {
+            rc = WARD_ENOMEM;
+            break;
+        }
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    b->n_items = n;
+    if (rc == 0 && n == 0) {
+        job_items_free(b);
+        retire_finish(b, 0, json_array());
+        return;
+    }
+    b->work.data = b;
+    if (rc == 0 && uv_queue_work(b->loop, &b->work, job_work, retire_done) != 0)
+        rc = WARD_EIO;
+    if (rc != 0) {
+        job_items_free(b);
+        retire_finish(b, rc, NULL);
+        return;
+    }
+    b->working = 1;
+}
+
+int agent_baselines_retire(struct agent_baselines *b, agent_baselines_retired_fn cb, void *ctx)
+{
+    if (!b || !cb)
+        return WARD_EINVAL;
+    if (b->closing || b->retiring)
+        return WARD_EBUSY;
+    b->retired = 1;
+    b->retiring = 1;
+    b->retired_cb = cb;
+    b->retired_ctx = ctx;
+    retire_start(b);
     return 0;
 }
 
@@ -1022,6 +1180,8 @@ void agent_baselines_close(struct agent_baselines *b, void (*cb)(void *ctx), voi
     b->close_cb = cb;
     b->close_ctx = ctx;
     b->done = NULL; /* the owner is going away: no completion */
+    if (b->retiring && !b->working)
+        retire_finish(b, WARD_ECANCELED, NULL);
     for (h = b->list; h; h = next) {
         next = h->next;
         held_retire(b, h);

@@ -479,10 +479,20 @@ static void baselines_step(struct agent_checkin *c)
     rc = agent_baselines_sync(c->bl, agent_session_http(c->sess), c->id->server_url, assigned,
                               on_baselines_done, c);
     json_decref(assigned);
-    if (rc != 0) {
+    if (rc == WARD_ESTATE) {
+        WARD_DEBUG("baselines retired by a selective wipe; not evaluated");
+        inventory_step(c);
+    } else if (rc != 0) {
         WARD_LOG_WARN_ERR(rc, "cannot start the baseline sync");
         inventory_step(c);
     }
+}
+
+/* The job runner's selective_wipe: the baselines stop for good and restore what they can. */
+static int on_jobs_retire(void *ctx, void (*cb)(int rc, json_t *removed, void *cbctx), void *cbctx)
+{
+    struct agent_checkin *c = ctx;
+    return agent_baselines_retire(c->bl, cb, cbctx);
 }
 
 /* A drift repair or a change in compliance: check in soon to report it. */
@@ -899,6 +909,7 @@ int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agen
     c->sess = sess;
     l.results = on_job_results;
     l.idle = on_jobs_idle;
+    l.retire = on_jobs_retire;
     l.ctx = c;
     agent_jobs_set_listener(jobs, &l);
     *out = c;

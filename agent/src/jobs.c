@@ -47,6 +47,7 @@ struct job {
     int finished;
     struct agent_session_dl *dl;
     enf_cmd_download_fn dl_cb;
+    enf_cmd_list_fn list_cb; /* retire_settings in flight */
     char *dl_path;
 };
 
@@ -385,6 +386,56 @@ static int host_artifact_remove(struct enf_cmd_job *ej, const char *kind, const 
     return agent_artifacts_remove(j->js->st, kind, name);
 }
 
+static int host_artifact_list(struct enf_cmd_job *ej, json_t **out)
+{
+    struct job *j = ej->host_ctx;
+    return agent_artifacts_list(j->js->st, out);
+}
+
+static void on_retired(int rc, json_t *removed, void *ctx)
+{
+    struct job *j = ctx;
+    enf_cmd_list_fn cb = j->list_cb;
+    j->list_cb = NULL;
+    if (cb)
+        cb(&j->ej, rc, removed);
+    else
+        json_decref(removed);
+}
+
+static int host_retire_settings(struct enf_cmd_job *ej, enf_cmd_list_fn cb)
+{
+    struct job *j = ej->host_ctx;
+    struct agent_jobs *js = j->js;
+    int rc;
+    if (!cb || j->list_cb)
+        return WARD_EINVAL;
+    if (!js->l.retire)
+        return WARD_ESTATE; /* no baselines here (ward checkin without a check-in) */
+    j->list_cb = cb;
+    rc = js->l.retire(js->l.ctx, on_retired, j);
+    if (rc != 0)
+        j->list_cb = NULL;
+    return rc;
+}
+
+static int host_sign(struct enf_cmd_job *ej, const void *msg, size_t len, char **sig)
+{
+    struct job *j = ej->host_ctx;
+    struct agent_identity id;
+    EVP_PKEY *key = NULL;
+    int rc = agent_identity_load(j->js->st, &id);
+    *sig = NULL;
+    if (rc != 0)
+        return rc;
+    rc = ward_key_load_pem(id.key_path, &key);
+    if (rc == 0)
+        rc = ward_sign_sha256(key, msg, len, sig);
+    EVP_PKEY_free(key);
+    agent_identity_release(&id);
+    return rc;
+}
+
 static const struct enf_cmd_host host = {
     .done = host_done,
     .await_ack = host_await_ack,
@@ -393,6 +444,9 @@ static const struct enf_cmd_host host = {
     .artifact_add = host_artifact_add,
     .artifact_has = host_artifact_has,
     .artifact_remove = host_artifact_remove,
+    .artifact_list = host_artifact_list,
+    .retire_settings = host_retire_settings,
+    .sign = host_sign,
 };
 
 /* ---- starting and resuming ------------------------------------------------------------------ */

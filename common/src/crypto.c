@@ -864,6 +864,45 @@ out:
     return rc;
 }
 
+int ward_sign_sha256(EVP_PKEY *key, const void *msg, size_t len, char **sig_b64)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char *sig = NULL;
+    size_t siglen = 0;
+    int rc = 0;
+
+    *sig_b64 = NULL;
+    if (!md || EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
+        EVP_DigestSign(md, NULL, &siglen, msg, len) != 1 || !(sig = ward_malloc(siglen)) ||
+        EVP_DigestSign(md, sig, &siglen, msg, len) != 1)
+        rc = ossl_fail("sign", WARD_ECRYPTO);
+    if (rc == 0)
+        rc = ward_base64_encode(sig, siglen, 0, sig_b64);
+    ward_free(sig);
+    EVP_MD_CTX_free(md);
+    return rc;
+}
+
+int ward_verify_sha256(EVP_PKEY *key, const void *msg, size_t len, const char *sig_b64)
+{
+    EVP_MD_CTX *md = NULL;
+    uint8_t *sig = NULL;
+    size_t siglen = 0;
+    int rc;
+
+    if (!sig_b64 || ward_base64_decode(sig_b64, strlen(sig_b64), 0, &sig, &siglen) != 0)
+        return WARD_EVERIFY;
+    md = EVP_MD_CTX_new();
+    if (!md || EVP_DigestVerifyInit_ex(md, NULL, "SHA256", NULL, NULL, key, NULL) != 1)
+        rc = ossl_fail("verify", WARD_ECRYPTO);
+    else
+        rc = EVP_DigestVerify(md, sig, siglen, msg, len) == 1 ? 0 : WARD_EVERIFY;
+    ERR_clear_error();
+    EVP_MD_CTX_free(md);
+    ward_free(sig);
+    return rc;
+}
+
 /* ---- hashing, encoding, random -------------------------------------------------------- */
 
 int ward_sha256(const void *data, size_t len, uint8_t out[WARD_SHA256_LEN])

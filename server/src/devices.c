@@ -507,14 +507,56 @@ out:
  * is not this device's, WARD_EINVAL when the entry is malformed. A non-final result
  * (accepted, running) replaces a queued, delivered or non-final state; a final one
  * replaces anything but a final one (server/commands.h). */
-static int store_result(struct srv_app *app, const char *device_id, json_t *res,
+/* A selective_wipe result: the receipt the device signed, checked against the key of the
+ * certificate it presented, kept in the device record with whether it verified. */
+static int keep_receipt(struct srv_app *app, const char *device_id, EVP_PKEY *key,
+                        const char *command_id, const json_t *res)
+{
+    const json_t *out = json_object_get(res, "output");
+    const char *text = json_string_value(json_object_get(out, "receipt"));
+    const char *sig = json_string_value(json_object_get(out, "signature"));
+    json_t *receipt, *kept;
+    sqlite3_stmt *st = NULL;
+    char *kept_text = NULL;
+    int verified, rc;
+
+    if (!text || !sig)
+        return 0;
+    verified = key && ward_verify_sha256(key, text, strlen(text), sig) == 0;
+    receipt = json_loads(text, 0, NULL);
+    if (!json_is_object(receipt) || !json_is_string(json_object_get(receipt, "command_id")) ||
+        strcmp(json_string_value(json_object_get(receipt, "command_id")), command_id) != 0)
+        verified = 0; /* a receipt for another command proves nothing about this one */
+    kept = json_pack("{s:s, s:b, s:O?, s:O?, s:s, s:s}", "command_id", command_id, "verified",
+                     verified, "wiped_at", json_object_get(receipt, "wiped_at"), "removed",
+                     json_object_get(receipt, "removed"), "receipt", text, "signature", sig);
+    json_decref(receipt);
+    rc = kept ? ward_json_dumps(kept, WARD_JSON_SORT_KEYS, &kept_text, NULL) : WARD_ENOMEM;
+    json_decref(kept);
+    if (rc == 0)
+        rc = ward_store_prepare(app->store,
+                                "UPDATE devices SET wipe_receipt = ?2 WHERE device_id = ?1", &st);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, device_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, kept_text, -1, SQLITE_STATIC);
+        rc = ward_store_step(app->store, st);
+    }
+    sqlite3_finalize(st);
+    ward_free(kept_text);
+    if (rc == 0 && !verified)
+        WARD_WARN("device %s: the selective-wipe receipt of %s does not verify", device_id,
+                  command_id);
+    return rc;
+}
+
+static int store_result(struct srv_app *app, const char *device_id, EVP_PKEY *key, json_t *res,
                         const char **command_id)
 {
     const char *status = NULL;
     sqlite3_stmt *st = NULL;
     char *text = NULL, *cur = NULL, *cur_result = NULL;
     int64_t now = srv_now();
-    int rc, final;
+    int rc, final, is_wipe = 0;
 
     *command_id = NULL;
     if (ward_json_get_str(res, NULL, "command_id", WARD_JSON_REQUIRED, command_id, NULL) != 0 ||
@@ -523,7 +565,7 @@ static int store_result(struct srv_app *app, const char *device_id, json_t *res,
         return WARD_EINVAL;
     final = srv_result_status_final(status);
     rc = ward_store_prepare(app->store,
-                            "SELECT status, result FROM commands WHERE command_id = ?1 AND"
+                            "SELECT status, result, type FROM commands WHERE command_id = ?1 AND"
                             " device_id = ?2",
                             &st);
     if (rc != 0)
@@ -535,6 +577,7 @@ static int store_result(struct srv_app *app, const char *device_id, json_t *res,
         sqlite3_finalize(st);
         return rc == 0 ? WARD_ENOENT : rc;
     }
+    is_wipe = col_text(st, 2) && strcmp(col_text(st, 2), "selective_wipe") == 0;
     cur = ward_strdup(col_text(st, 0));
     rc = cur ? 0 : WARD_ENOMEM;
     if (rc == 0 && col_text(st, 1) && !(cur_result = ward_strdup(col_text(st, 1))))
@@ -568,6 +611,8 @@ static int store_result(struct srv_app *app, const char *device_id, json_t *res,
         rc = ward_store_step(app->store, st);
     }
     sqlite3_finalize(st);
+    if (rc == 0 && is_wipe && final)
+        rc = keep_receipt(app, device_id, key, *command_id, res);
     if (rc == 0) {
         char detail[96];
         snprintf(detail, sizeof(detail), "%s %s", *command_id, status);
@@ -580,7 +625,8 @@ out:
     return rc;
 }
 
-int srv_results(struct srv_app *app, const char *device_id, const json_t *req, json_t **resp)
+int srv_results(struct srv_app *app, const char *device_id, EVP_PKEY *device_key, const json_t *req,
+                json_t **resp)
 {
     json_t *results = NULL, *ack = json_array(), *rejected = json_array(), *res;
     size_t i;
@@ -600,7 +646,8 @@ int srv_results(struct srv_app *app, const char *device_id, const json_t *req, j
     json_array_foreach(results, i, res)
     {
         const char *id = NULL;
-        int r = json_is_object(res) ? store_result(app, device_id, res, &id) : WARD_EINVAL;
+        int r =
+            json_is_object(res) ? store_result(app, device_id, device_key, res, &id) : WARD_EINVAL;
         if (r == 0) {
             json_array_append_new(ack, json_string(id));
         } else if (r == WARD_ENOENT || r == WARD_EINVAL) {

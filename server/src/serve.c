@@ -321,7 +321,8 @@ static void route_checkin(struct service *s, struct srv_req *r, const char *devi
 static void route_results(struct service *s, struct srv_req *r, const char *device_id, json_t *body)
 {
     json_t *resp = NULL;
-    int rc = srv_results(s->app, device_id, body, &resp);
+    X509 *cert = srv_req_peer_cert(r);
+    int rc = srv_results(s->app, device_id, cert ? X509_get0_pubkey(cert) : NULL, body, &resp);
     if (rc == 0)
         srv_req_respond_json(r, 200, resp, NULL, 0);
     else if (rc == WARD_EINVAL)

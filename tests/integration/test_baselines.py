@@ -222,6 +222,66 @@ def case_unassign_restores(tmp):
         s.stop()
 
 
+def case_selective_wipe(tmp):
+    """selective_wipe under the daemon (drift watchers on): every restore_on_removal setting
+    gets its prior state back and drift repair stops, the managed artifacts go and nothing
+    else does, the result carries a receipt the device key signed, which the service
+    verifies and `device show` prints, and the device then unenrolls."""
+    s = Server(tmp).start()
+    a = None
+    try:
+        a = new_agent(tmp, s, checkin_interval=600)
+        put_assign(s, baseline(tmp, "enforce", restore=True), "it-base", a.device)
+        a.start()
+        wait_until(lambda: (lambda x: x if x and x["status"] == "compliant" else None)(
+            report(s, a.device)), 15, what="the first compliance report")
+        a.proc.wait_for("watching for drift", 10)
+        sshd = os.path.join(a.root, "etc/ssh/sshd_config")
+        check("PermitRootLogin no" in read(sshd), "not applied")
+        # A file Ward put there (as a later kind will register it) and one it did not.
+        write(os.path.join(a.root, "etc/ward-managed.conf"), "managed\n")
+        write(os.path.join(a.root, "etc/users-own.conf"), "mine\n")
+        a.sql("INSERT INTO managed_artifacts(kind, name, added_at) VALUES ('file',"
+              " '/etc/ward-managed.conf', 0)")
+        cid = s.cli_json("command", "send", a.device, "selective-wipe")["command_id"]
+        c = wait_until(lambda: (lambda x: x if x["status"] not in
+                                ("queued", "delivered", "accepted", "running") else None)(
+            [x for x in s.commands() if x["command_id"] == cid][0]), 20,
+            what="the selective wipe's result")
+        check(c["status"] == "succeeded", c)
+        out = c["result"]["output"]
+        check(out["failed"] == 0 and out["removed"] == 3, out)
+        receipt = json.loads(out["receipt"])
+        names = sorted(x["name"] for x in receipt["removed"])
+        check(names == ["/etc/ward-managed.conf", "it-base/key-mode", "it-base/ssh-root"],
+              receipt)
+        check(read(sshd) == SSHD, "not restored: %r" % read(sshd))
+        check(os.stat(os.path.join(a.root, "etc/app.key")).st_mode & 0o777 == 0o644,
+              "mode not restored")
+        check(not os.path.exists(os.path.join(a.root, "etc/ward-managed.conf")),
+              "a managed file was left")
+        check(read(os.path.join(a.root, "etc/users-own.conf")) == "mine\n",
+              "a file Ward did not put there was touched")
+        # Drift repair is off: an edit stays.
+        write(sshd, SSHD + "# edited\n")
+        dev = s.cli_json("device", "show", a.device)
+        w = dev["wipe_receipt"]
+        check(w["verified"] is True and w["command_id"] == cid, w)
+        text = s.cli("device", "show", a.device).stdout
+        check("selective wipe:" in text and "(verified)" in text
+              and "removed file     /etc/ward-managed.conf" in text, text)
+        wait_until(lambda: not a.status()["enrolled"], 15, what="the unenrollment")
+        time.sleep(1)
+        check(read(sshd) == SSHD + "# edited\n", "enforced again after the selective wipe")
+        rc = a.stop()
+        check(rc == 0, "ward run exited %s" % rc)
+        a = None
+    finally:
+        if a:
+            a.stop(signal.SIGKILL)
+        s.stop()
+
+
 def case_tampered_refused(tmp):
     s = Server(tmp).start()
     try:

@@ -62,6 +62,15 @@ int agent_baselines_watch(struct agent_baselines *b, agent_baselines_news_fn fn,
 int agent_baselines_sync(struct agent_baselines *b, struct agent_http *const *http,
                          const char *server_url, const json_t *assigned,
                          agent_baselines_done_fn done, void *ctx);
+/* selective_wipe: stops every drift watcher, and removes every baseline the rollback
+ * journal knows (held or not), restoring its restore_on_removal settings, once a running
+ * sync is over. cb gets 0 and removed (new): [{"kind": "setting", "name":
+ * "<baseline>/<setting>", "result": "restored"|"failed", "error"}] (settings without
+ * restore_on_removal are left as they are and not listed), or an error and NULL. From then
+ * on sync answers WARD_ESTATE: nothing is evaluated or enforced again by this object. */
+typedef void (*agent_baselines_retired_fn)(int rc, json_t *removed, void *ctx);
+int agent_baselines_retire(struct agent_baselines *b, agent_baselines_retired_fn cb, void *ctx);
+
 /* Stops the drift watchers, waits for a running evaluation, frees b; cb (may be NULL) is
  * called then, from the loop (or before this returns when nothing was running). Requests
  * in flight must have been canceled by closing the HTTP client first. NULL-safe. */

@@ -49,6 +49,9 @@ struct agent_jobs_listener {
     void (*results)(void *ctx, int sync);
     /* No job runs in either lane (parked ones do not count). */
     void (*idle)(void *ctx);
+    /* selective_wipe: stop enforcing baselines and restore their settings
+     * (agent_baselines_retire); cb is called exactly once when this returns 0. */
+    int (*retire)(void *ctx, void (*cb)(int rc, json_t *removed, void *cbctx), void *cbctx);
     void *ctx;
 };
 

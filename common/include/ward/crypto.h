@@ -119,6 +119,11 @@ int ward_ed25519_sign(EVP_PKEY *key, const void *msg, size_t len,
 int ward_ed25519_verify(const uint8_t pub[WARD_ED25519_PUB_LEN], const void *msg, size_t len,
                         const uint8_t sig[WARD_ED25519_SIG_LEN]);
 
+/* A signature with SHA-256 by key (the device's EC key: ECDSA, DER), base64 in *sig_b64
+ * (new). verify: 0 when it holds, WARD_EVERIFY otherwise. */
+int ward_sign_sha256(EVP_PKEY *key, const void *msg, size_t len, char **sig_b64);
+int ward_verify_sha256(EVP_PKEY *key, const void *msg, size_t len, const char *sig_b64);
+
 /* ---- hashing, encoding, random -------------------------------------------------------- */
 
 int ward_sha256(const void *data, size_t len, uint8_t out[WARD_SHA256_LEN]);

@@ -83,6 +83,9 @@ struct enf_cmd_job;
 typedef void (*enf_cmd_download_fn)(struct enf_cmd_job *j, int rc, const char *path,
                                     const char *error);
 
+/* A list the host produced for a handler (list new, or NULL with rc != 0). */
+typedef void (*enf_cmd_list_fn)(struct enf_cmd_job *j, int rc, json_t *list);
+
 /* What the job runner provides; handlers call the enf_job_* wrappers below. */
 struct enf_cmd_host {
     void (*done)(struct enf_cmd_job *j, int rc, json_t *output, const char *error);
@@ -99,6 +102,15 @@ struct enf_cmd_host {
                         const json_t *detail);
     int (*artifact_has)(struct enf_cmd_job *j, const char *kind, const char *name);
     int (*artifact_remove)(struct enf_cmd_job *j, const char *kind, const char *name);
+    /* [{kind, name, detail, command_id, added_at}] (new). */
+    int (*artifact_list)(struct enf_cmd_job *j, json_t **out);
+    /* selective_wipe: the agent stops enforcing baselines for good and restores every
+     * restore_on_removal setting; cb gets [{kind: "setting", name, result, error}] (new)
+     * or an error. */
+    int (*retire_settings)(struct enf_cmd_job *j, enf_cmd_list_fn cb);
+    /* The device key's signature (SHA-256; ECDSA for the P-256 device key) over msg,
+     * base64 in *sig (new), so the service can keep a receipt the device signed. */
+    int (*sign)(struct enf_cmd_job *j, const void *msg, size_t len, char **sig);
 };
 
 struct enf_cmd;

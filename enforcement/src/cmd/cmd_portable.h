@@ -9,5 +9,6 @@ extern const struct enf_cmd enf_cmd_ping;
 extern const struct enf_cmd enf_cmd_sync;
 extern const struct enf_cmd enf_cmd_unenroll;
 extern const struct enf_cmd enf_cmd_inventory;
+extern const struct enf_cmd enf_cmd_selective_wipe;
 
 #endif

@@ -147,7 +147,11 @@ int srv_checkin(struct srv_app *app, const char *device_id, const json_t *req,
 int srv_renew(struct srv_app *app, const char *device_id, const char *csr_pem, size_t len,
               json_t **resp, const char **code);
 /* Stores command results; *resp is {"ack": [...], "rejected": [...]}. */
-int srv_results(struct srv_app *app, const char *device_id, const json_t *req, json_t **resp);
+/* device_key (borrowed, may be NULL) is the public key of the certificate the device
+ * presented: a selective_wipe result's receipt is verified with it before it is kept in
+ * the device record (wipe_receipt, with "verified"). */
+int srv_results(struct srv_app *app, const char *device_id, EVP_PKEY *device_key, const json_t *req,
+                json_t **resp);
 /* 1 if the device has a queued, unexpired command with seq > seq_high. */
 int srv_has_pending(struct srv_app *app, const char *device_id, long long seq_high);
 

@@ -376,7 +376,7 @@ static int post(struct srv_app *app, const char *dev, const char *cid, const cha
                             "output", J(output));
     json_t *resp = NULL;
     int acked;
-    WT_OK(srv_results(app, dev, req, &resp));
+    WT_OK(srv_results(app, dev, NULL, req, &resp));
     acked = json_array_size(json_object_get(resp, "ack")) == 1;
     WT_EQ_INT(json_array_size(json_object_get(resp, "rejected")), acked ? 0 : 1);
     json_decref(req);
@@ -541,6 +541,60 @@ WT_TEST(files_added_and_opened)
     json_decref(f);
     json_decref(f2);
     json_decref(list);
+    ward_free(dev);
+    srv_app_close(app);
+}
+
+/* A selective_wipe receipt is kept with the device, verified against the key the device
+ * presented: a forged signature, another key or a receipt for another command is kept as
+ * not verified. */
+static int receipt_verified(struct srv_app *app, const char *dev, EVP_PKEY *key,
+                            const char *receipt_cid, int forge)
+{
+    json_t *out = NULL, *params = json_object(), *d = NULL, *req, *resp = NULL;
+    char msg[SRV_COMMAND_MSG_MAX], text[256], *sig = NULL;
+    const char *cid;
+    int v;
+
+    WT_OK(srv_command_send(app, dev, "selective_wipe", params, 0, &out, msg, sizeof(msg)));
+    cid = json_string_value(json_object_get(out, "command_id"));
+    snprintf(text, sizeof(text),
+             "{\"command_id\":\"%s\",\"format\":\"ward-selective-wipe-receipt-1\","
+             "\"removed\":[{\"kind\":\"file\",\"name\":\"/etc/x\",\"result\":\"removed\"}],"
+             "\"wiped_at\":\"2026-12-06T10:00:00Z\"}",
+             receipt_cid ? receipt_cid : cid);
+    WT_OK(ward_sign_sha256(key, text, strlen(text), &sig));
+    if (forge)
+        sig[5] = sig[5] == 'A' ? 'B' : 'A';
+    req = json_pack("{s:[{s:s, s:s, s:{s:s, s:s}}]}", "results", "command_id", cid, "status",
+                    "succeeded", "output", "receipt", text, "signature", sig);
+    WT_OK(srv_results(app, dev, key, req, &resp));
+    WT_OK(srv_device_show(app, dev, &d));
+    WT_EQ_STR(json_string_value(json_object_get(json_object_get(d, "wipe_receipt"), "command_id")),
+              cid);
+    v = json_is_true(json_object_get(json_object_get(d, "wipe_receipt"), "verified"));
+    WT_EQ_INT((int)json_array_size(json_object_get(json_object_get(d, "wipe_receipt"), "removed")),
+              1);
+    json_decref(req);
+    json_decref(resp);
+    json_decref(out);
+    json_decref(params);
+    json_decref(d);
+    ward_free(sig);
+    return v;
+}
+
+WT_TEST(selective_wipe_receipt)
+{
+    struct srv_app *app = make_app();
+    char *dev = enroll(app);
+    EVP_PKEY *key = NULL;
+
+    WT_OK(ward_key_generate_p256(&key));
+    WT_EQ_INT(receipt_verified(app, dev, key, NULL, 0), 1);
+    WT_EQ_INT(receipt_verified(app, dev, key, NULL, 1), 0);
+    WT_EQ_INT(receipt_verified(app, dev, key, "c-000000000000000000000000", 0), 0);
+    EVP_PKEY_free(key);
     ward_free(dev);
     srv_app_close(app);
 }
