@@ -69,6 +69,13 @@ const struct agent_config_field agent_config_schema[] = {
      .min = 1,
      .max = 300,
      .description = "Seconds allowed for TCP and TLS connection set-up"},
+    {.name = "stall_timeout",
+     .type = AGENT_CFG_INT,
+     .offset = OFF(stall_timeout),
+     .min = 1,
+     .max = 3600,
+     .description = "Seconds a transfer may stay below 16 bytes/s before it is cut off (a "
+                    "download then resumes)"},
     {.name = "proxy",
      .type = AGENT_CFG_URL,
      .offset = OFF(proxy),
@@ -145,6 +152,7 @@ int agent_config_init(struct agent_config *cfg)
     cfg->log_sink = WARD_LOG_SINK_STDERR;
     cfg->checkin_interval = 900;
     cfg->connect_timeout = 30;
+    cfg->stall_timeout = 30;
     cfg->max_response = 16u << 20;
     cfg->backoff_base = 5;
     if (set_str(&cfg->state_dir, WARD_DEFAULT_STATE_DIR) != 0 || set_str(&cfg->root, "/") != 0) {

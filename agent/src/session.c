@@ -90,6 +90,7 @@ static int http_build(struct agent_session *s)
     o.proxy = s->cfg->proxy;
     o.no_proxy = s->cfg->no_proxy;
     o.connect_timeout_ms = (long)s->cfg->connect_timeout * 1000L;
+    o.low_speed_time_s = s->cfg->stall_timeout;
     o.max_response = s->cfg->max_response;
     rc = agent_http_new(s->loop, &o, &s->http);
     memset(key, 0, keylen);
@@ -384,7 +385,13 @@ static void on_dl(struct agent_http_response *r, void *ctx)
             if (dl_start(d) == 0)
                 return;
         }
-        snprintf(msg, sizeof(msg), "download failed: %s", r->error_detail);
+        if (r->err == WARD_ETOOBIG)
+            snprintf(msg, sizeof(msg),
+                     "download refused: the service offered more than the %llu bytes the"
+                     " command signed",
+                     (unsigned long long)d->length);
+        else
+            snprintf(msg, sizeof(msg), "download failed: %s", r->error_detail);
         dl_finish(d, r->err, msg);
         return;
     }

@@ -10,7 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardlib import Agent, Fail, Server, check, main, wait_until  # noqa: E402
+from wardlib import (Agent, Fail, Proc, Server, TcpProxy, check, main, make_token,  # noqa: E402
+                     token_fields, wait_until)
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
 
@@ -112,6 +113,133 @@ def case_script_file_tampered(tmp):
         check("SHA-256" in err or "sha256" in err.lower(), c["result"])
         check("should-not-run" not in a.proc.text(), "the tampered script ran")
         check(jobs_dir(a) == [], "download left behind: %s" % jobs_dir(a))
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+BIG = "#" * (300 * 1024) + "\necho %s\n"
+
+
+def queue_big_script(tmp, s, dev, word):
+    """A script sent as a file (too big to go inline) that prints word when it runs; the
+    command and the path of the service's stored copy."""
+    p = script(tmp, word + ".sh", BIG % word)
+    c = command(s, s.cli_json("command", "send", dev, "script", p)["command_id"])
+    return c, os.path.join(s.dir, "files", c["params"]["file"]["sha256"])
+
+
+def refused_download(s, a, cid, words, what):
+    c = final(s, cid, 60)
+    check(c["status"] == "failed", c)
+    err = c["result"]["error"] or ""
+    check(words in err, "%s: %r lacks %r" % (what, err, words))
+    check(jobs_dir(a) == [], "%s: download left behind: %s" % (what, jobs_dir(a)))
+    return err
+
+
+def case_download_failures(tmp):
+    """A stored file longer than the command signed (the agent stops at the signed length)
+    and one shorter (the service sends fewer bytes): nothing runs, no staging file stays."""
+    s, a, dev = setup(tmp)
+    try:
+        a.stop()
+        # The service's own record changes with the file (ward-server checks its copy against
+        # it), as on a compromised or broken service.
+        longer, path = queue_big_script(tmp, s, dev, "longer-ran")
+        with open(path, "ab") as f:
+            f.write(b"\necho appended\n" * 4096)
+        s.sql("UPDATE files SET length = ? WHERE sha256 = ?",
+              (os.path.getsize(path), longer["params"]["file"]["sha256"]))
+        shorter, path2 = queue_big_script(tmp, s, dev, "shorter-ran")
+        with open(path2, "r+b") as f:
+            f.truncate(100 * 1024)
+        s.sql("UPDATE files SET length = ? WHERE sha256 = ?",
+              (100 * 1024, shorter["params"]["file"]["sha256"]))
+        a.start()
+        refused_download(s, a, longer["command_id"], "offered more than the 307217 bytes",
+                         "longer than signed")
+        refused_download(s, a, shorter["command_id"], "the command signed", "truncated")
+        text = a.proc.text()
+        check("longer-ran" not in text and "shorter-ran" not in text, "a refused script ran")
+    finally:
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
+def relayed(tmp, s, **cfg):
+    """An agent that reaches the service through a TcpProxy (TLS end to end)."""
+    proxy = TcpProxy(s.port)
+    a = Agent(tmp, config=dict(FAST, **cfg))
+    f = token_fields(s.token())
+    f["url"] = proxy.url
+    a.enroll(make_token(f))
+    return proxy, a, a.status()["device_id"]
+
+
+def case_download_trickle(tmp):
+    """The service's answer trickles at 1 byte/s: the agent cuts the transfer off after its
+    stall timeout and fails the command (no script runs); at normal speed again the result
+    goes through."""
+    s = Server(tmp).start()
+    proxy, a, dev = relayed(tmp, s, stall_timeout=2)
+    try:
+        c, _ = queue_big_script(tmp, s, dev, "trickled-ran")
+        a.start()
+        a.proc.wait_for("running command " + c["command_id"], 20)
+        proxy.trickle = 1
+        t0 = time.monotonic()
+        a.proc.wait_for("download failed", 60)
+        check(time.monotonic() - t0 < 30, "the stalled download was not cut off in time")
+        proxy.trickle = 0
+        refused_download(s, a, c["command_id"], "download failed", "trickle")
+        check("trickled-ran" not in a.proc.text(), "a script from a stalled download ran")
+    finally:
+        a.stop(signal.SIGKILL)
+        proxy.close()
+        s.stop()
+
+
+def case_download_resumed(tmp):
+    """The connection dies 150 KB into a 300 KB download: the agent resumes with Range from
+    where it was, checks length and SHA-256 of the whole, and runs the script once."""
+    s = Server(tmp).start()
+    proxy, a, dev = relayed(tmp, s)
+    try:
+        a.start()
+        wait_until(lambda: a.meta("last_checkin"), 10, what="the first check-in")
+        proxy.cut_after = 150 * 1024
+        c, _ = queue_big_script(tmp, s, dev, "resumed-ran")
+        r = final(s, c["command_id"], 30)
+        check(r["status"] == "succeeded", r)
+        check(r["result"]["output"]["stdout"] == "resumed-ran\n", r["result"])
+        line = a.proc.matching("resuming")
+        check(len(line) == 1 and "interrupted after" in line[0][1], a.proc.text())
+    finally:
+        a.stop(signal.SIGKILL)
+        proxy.close()
+        s.stop()
+
+
+def case_download_disk_full(tmp):
+    """The job directory is on a 128 KiB tmpfs (in a private mount namespace, so only the
+    agent sees it) and the script is 300 KiB: the write fails with no space left, the
+    partial file is deleted and the result still reaches the service."""
+    s, a, dev = setup(tmp)
+    try:
+        a.stop()
+        c, _ = queue_big_script(tmp, s, dev, "full-ran")
+        jobs = os.path.join(a.state, "jobs")
+        os.makedirs(jobs, mode=0o700, exist_ok=True)
+        inner = "mount -t tmpfs -o size=128k,mode=0700 ward-test-full %s && exec %s" % (
+            jobs, " ".join("'%s'" % x for x in a.argv("run")))
+        a.proc = Proc(["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", inner])
+        a.proc.wait_for("running")
+        err = refused_download(s, a, c["command_id"], "no space left", "disk full")
+        check("full-ran" not in a.proc.text(), "a partly written script ran")
+        # The tmpfs was the agent's alone: here the directory is the ordinary one.
+        check(os.listdir(jobs) == [], os.listdir(jobs))
+        del err
     finally:
         a.stop(signal.SIGKILL)
         s.stop()

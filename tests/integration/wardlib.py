@@ -343,6 +343,8 @@ class TcpProxy:
         self.down = 0
         self.open = []
         self.closed = False
+        self.trickle = 0  # > 0: the service's bytes reach the agent at this many per second
+        self.cut_after = 0  # > 0: the next connection to carry this many bytes down is cut
         threading.Thread(target=self._accept, daemon=True).start()
 
     def counters(self):
@@ -368,16 +370,25 @@ class TcpProxy:
             threading.Thread(target=self._pump, args=(u, c, "down"), daemon=True).start()
 
     def _pump(self, src, dst, direction):
+        carried = 0
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                carried += len(data)
+                if direction == "down" and self.cut_after and carried > self.cut_after:
+                    self.cut_after = 0
+                    break  # both sides are shut down below: the transfer dies mid-body
                 with self.lock:
                     if direction == "up":
                         self.up += len(data)
                     else:
                         self.down += len(data)
+                while direction == "down" and self.trickle and data:
+                    dst.sendall(data[:1])
+                    data = data[1:]
+                    time.sleep(1.0 / self.trickle)
                 dst.sendall(data)
         except OSError:
             pass

@@ -20,6 +20,7 @@ struct agent_config {
     char *log_file;       /* for the file sink */
     int checkin_interval; /* seconds */
     int connect_timeout;  /* seconds */
+    int stall_timeout;    /* seconds below the low-speed limit before a transfer is cut off */
     char *proxy;          /* http://[user:pass@]host:port; NULL = environment */
     char *no_proxy;       /* hosts that bypass the proxy; NULL = environment */
     char *extra_ca_file;  /* extra trust for TLS-inspecting proxies */
