@@ -323,6 +323,56 @@ def case_invalid_params_refused(tmp):
         s.stop()
 
 
+HOSTILE = ["a;b", "$(id)", "`id`", "x & y", "p|q", "line1\nline2", "-rf", "--", "*", "'\"",
+           "> /tmp/ward-pwned"]
+
+
+def case_script_args_verbatim(tmp):
+    """Hostile script arguments (;, $(...), backticks, &, |, a newline, a leading -, quotes,
+    a redirection) reach the script verbatim, and the agent starts exactly one process for
+    the command: strace, attached to the running agent, counts every execve. A hostile user
+    name is refused before anything is queued, and by the agent itself when it arrives raw."""
+    import shutil
+    import subprocess
+    strace = shutil.which("strace")
+    if not strace:
+        raise Fail("strace is not installed (scripts/install-deps installs it)")
+    s, a, dev = setup(tmp)
+    trace = os.path.join(tmp, "execve.trace")
+    st = None
+    try:
+        st = subprocess.Popen([strace, "-f", "-qq", "-e", "trace=execve", "-e", "signal=none",
+                               "-o", trace, "-p", str(a.proc.p.pid)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wait_until(lambda: os.path.exists(trace), 10, what="strace to attach")
+        time.sleep(0.5)
+        p = script(tmp, "args.sh", 'for a in "$@"; do printf "<%s>\\n" "$a"; done\n')
+        argv = []
+        for x in HOSTILE:
+            argv += ["--arg", x]
+        cid = s.cli_json("command", "send", dev, "script", p, *argv)["command_id"]
+        c = final(s, cid)
+        check(c["status"] == "succeeded", c)
+        want = "".join("<%s>\n" % x for x in HOSTILE)
+        check(c["result"]["output"]["stdout"] == want, (c["result"]["output"]["stdout"], want))
+        st.terminate()
+        st.wait(10)
+        with open(trace) as f:
+            execs = [l for l in f if "execve(" in l and "= 0" in l]
+        check(len(execs) == 1 and '"/bin/sh"' in execs[0], "execve calls: %s" % execs)
+        check(not os.path.exists("/tmp/ward-pwned"), "a redirection was interpreted")
+        for bad in ("root;id", "$(id)", "-root", "a b"):
+            r = s.cli("command", "send", dev, "script", p, "--user", bad, rc=1)
+            check("params.user" in r.stderr, r.stderr)
+        cid = s.cli_json("command", "send", dev, "ping", "--param", "user=x")["command_id"]
+        check(final(s, cid)["status"] == "failed", "a raw unknown member ran")
+    finally:
+        if st and st.poll() is None:
+            st.kill()
+        a.stop(signal.SIGKILL)
+        s.stop()
+
+
 BOOT_A = "11111111-2222-4333-8444-555555555555"
 BOOT_B = "99999999-2222-4333-8444-555555555555"
 
