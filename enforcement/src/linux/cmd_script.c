@@ -444,7 +444,9 @@ static void prepare_work(uv_work_t *w)
 {
     struct script_job *sj = w->data;
     struct enf_cmd_job *j = sj->j;
-    struct plat_fs_attrs attrs = {.set = PLAT_FS_ATTR_MODE, .mode = 0700};
+    /* No fsync: a crash makes the job interrupted, never run again, so the file is
+     * worthless afterwards (a 0.3 ms saving on the way from envelope to exec). */
+    struct plat_fs_attrs attrs = {.set = PLAT_FS_ATTR_MODE | PLAT_FS_WRITE_NOSYNC, .mode = 0700};
     int rc;
 
     if (sj->user) {

@@ -57,6 +57,10 @@ struct plat_fs_info {
 #define PLAT_FS_ATTR_GID 0x4u    /* gid */
 #define PLAT_FS_ATTR_OWNER 0x8u  /* owner: user name (or decimal uid), looked up on the host */
 #define PLAT_FS_ATTR_GROUP 0x10u /* group: group name (or decimal gid) */
+/* plat_fs_write_atomic only: skip the fsyncs (file and directory). For scratch files that
+ * are worthless after a crash (a job's script in its private directory): still atomic for
+ * readers, not durable. */
+#define PLAT_FS_WRITE_NOSYNC 0x20u
 
 struct plat_fs_attrs {
     unsigned int set; /* PLAT_FS_ATTR_* */

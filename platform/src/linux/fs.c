@@ -473,7 +473,7 @@ static int attrs_resolve(const struct plat_fs_attrs *a, long *mode, int64_t *uid
     if (!a)
         return 0;
     if (a->set & ~(PLAT_FS_ATTR_MODE | PLAT_FS_ATTR_UID | PLAT_FS_ATTR_GID | PLAT_FS_ATTR_OWNER |
-                   PLAT_FS_ATTR_GROUP))
+                   PLAT_FS_ATTR_GROUP | PLAT_FS_WRITE_NOSYNC))
         return WARD_EINVAL;
     if (a->set & PLAT_FS_ATTR_MODE) {
         if (a->mode & ~07777u)
@@ -569,7 +569,7 @@ int plat_fs_write_atomic(const char *root, const char *path, size_t path_len, co
 {
     struct fs_target t;
     char tmp[NAME_MAX + 1];
-    int fd = -1, rc, have_tmp = 0;
+    int fd = -1, rc, have_tmp = 0, nosync = attrs && (attrs->set & PLAT_FS_WRITE_NOSYNC);
     long mode;
     int64_t uid, gid;
     struct stat tst;
@@ -629,7 +629,7 @@ int plat_fs_write_atomic(const char *root, const char *path, size_t path_len, co
         rc = plat_err_from_errno(errno);
         goto out;
     }
-    if (fsync(fd) != 0) {
+    if (!nosync && fsync(fd) != 0) {
         rc = plat_err_from_errno(errno);
         goto out;
     }
@@ -644,7 +644,7 @@ int plat_fs_write_atomic(const char *root, const char *path, size_t path_len, co
         goto out;
     }
     have_tmp = 0;
-    rc = fsync_dir(t.dirfd);
+    rc = nosync ? 0 : fsync_dir(t.dirfd);
 out:
     if (fd >= 0)
         close(fd);

@@ -480,9 +480,9 @@ static int check_attrs(const struct plat_fs_attrs *a)
     if (!a)
         return 0;
     if (a->set & ~(PLAT_FS_ATTR_MODE | PLAT_FS_ATTR_UID | PLAT_FS_ATTR_GID | PLAT_FS_ATTR_OWNER |
-                   PLAT_FS_ATTR_GROUP))
+                   PLAT_FS_ATTR_GROUP | PLAT_FS_WRITE_NOSYNC))
         return WARD_EINVAL;
-    return a->set ? WARD_ENOTSUP : 0;
+    return (a->set & ~PLAT_FS_WRITE_NOSYNC) ? WARD_ENOTSUP : 0;
 }
 
 int plat_fs_write_atomic(const char *root, const char *path, size_t path_len, const void *data,
@@ -540,7 +540,7 @@ int plat_fs_write_atomic(const char *root, const char *path, size_t path_len, co
         p += done;
         len -= done;
     }
-    if (!FlushFileBuffers(h)) {
+    if (!(attrs && (attrs->set & PLAT_FS_WRITE_NOSYNC)) && !FlushFileBuffers(h)) {
         rc = plat_err_from_win32(GetLastError());
         goto out;
     }
