@@ -149,7 +149,7 @@ out:
 
 int ward_key_write_pem_passphrase(const EVP_PKEY *key, const char *path, const char *pass)
 {
-    BIO *bio = BIO_new(BIO_s_secmem());
+    BIO *bio = NULL;
     PKCS8_PRIV_KEY_INFO *p8 = NULL;
     X509_ALGOR *pbe = NULL;
     X509_SIG *enc = NULL;
@@ -159,6 +159,7 @@ int ward_key_write_pem_passphrase(const EVP_PKEY *key, const char *path, const c
 
     if (!pass || strlen(pass) < WARD_PASSPHRASE_MIN || strlen(pass) > INT_MAX)
         return WARD_EINVAL;
+    bio = BIO_new(BIO_s_secmem());
     /* PBES2 with scrypt (N = 2^14, r = 8, p = 1: 16 MiB per guess, the most OpenSSL's
      * default memory bound lets every reader use) and AES-256-CBC. */
     if (!bio || !(p8 = EVP_PKEY2PKCS8(key)) ||
@@ -200,7 +201,8 @@ static int given_passphrase(char *buf, int size, int rwflag, void *u)
     return (int)n;
 }
 
-int ward_key_from_pem(const void *buf, size_t len, EVP_PKEY **out)
+/* A PEM private key from memory; pass NULL: the key must not be encrypted. */
+static int key_from_pem(const void *buf, size_t len, const char *pass, EVP_PKEY **out)
 {
     BIO *bio = NULL;
     int rc = 0;
@@ -211,12 +213,19 @@ int ward_key_from_pem(const void *buf, size_t len, EVP_PKEY **out)
         rc = len > INT_MAX ? WARD_ETOOBIG : ossl_fail("reading private key", WARD_ENOMEM);
         goto out;
     }
-    *out = PEM_read_bio_PrivateKey_ex(bio, NULL, no_passphrase, NULL, NULL, NULL);
+    *out = PEM_read_bio_PrivateKey_ex(bio, NULL, pass ? given_passphrase : no_passphrase,
+                                      (void *)(uintptr_t)pass, NULL, NULL);
     if (!*out)
-        rc = ossl_fail("reading private key", WARD_EPARSE);
+        rc = pass ? ossl_fail("reading private key (wrong passphrase?)", WARD_EVERIFY)
+                  : ossl_fail("reading private key", WARD_EPARSE);
 out:
     BIO_free(bio);
     return rc;
+}
+
+int ward_key_from_pem(const void *buf, size_t len, EVP_PKEY **out)
+{
+    return key_from_pem(buf, len, NULL, out);
 }
 
 /* Reads a whole small file into b (capped by b->max). */
@@ -241,7 +250,7 @@ out:
     return rc;
 }
 
-int ward_key_load_pem(const char *path, EVP_PKEY **out)
+static int key_load_file(const char *path, const char *pass, EVP_PKEY **out)
 {
     struct ward_buf b;
     int rc;
@@ -251,46 +260,23 @@ int ward_key_load_pem(const char *path, EVP_PKEY **out)
     rc = read_small_file(path, &b);
     if (rc == WARD_ETOOBIG)
         rc = WARD_EPARSE;
-    if (rc != 0)
-        goto out;
-    rc = ward_key_from_pem(b.data ? b.data : "", b.len, out);
-out:
+    if (rc == 0)
+        rc = key_from_pem(b.data ? b.data : "", b.len, pass, out);
     if (b.data)
         OPENSSL_cleanse(b.data, b.cap);
     ward_buf_release(&b);
     return rc;
 }
 
+int ward_key_load_pem(const char *path, EVP_PKEY **out)
+{
+    return key_load_file(path, NULL, out);
+}
+
 int ward_key_load_pem_passphrase(const char *path, const char *pass, EVP_PKEY **out)
 {
-    struct ward_buf b;
-    BIO *bio = NULL;
-    int rc;
-
     *out = NULL;
-    if (!pass)
-        return WARD_EINVAL;
-    ward_buf_init(&b, KEY_FILE_MAX);
-    rc = read_small_file(path, &b);
-    if (rc == WARD_ETOOBIG)
-        rc = WARD_EPARSE;
-    if (rc != 0)
-        goto out;
-    bio = mem_bio(b.data ? b.data : "", b.len);
-    if (!bio) {
-        rc = ossl_fail("reading private key", WARD_ENOMEM);
-        goto out;
-    }
-    *out = PEM_read_bio_PrivateKey_ex(bio, NULL, given_passphrase, (void *)(uintptr_t)pass, NULL,
-                                      NULL);
-    if (!*out)
-        rc = ossl_fail("reading private key (wrong passphrase?)", WARD_EVERIFY);
-out:
-    BIO_free(bio);
-    if (b.data)
-        OPENSSL_cleanse(b.data, b.cap);
-    ward_buf_release(&b);
-    return rc;
+    return pass ? key_load_file(path, pass, out) : WARD_EINVAL;
 }
 
 int ward_pubkey_to_pem(const EVP_PKEY *key, char **out, size_t *len)
