@@ -23,7 +23,7 @@ import signal
 import time
 
 from wardlib import (Proc, Agent, FakeService, Fail, Server, SilentListener, TcpProxy, check,
-                     enroll_direct, envelope_of, make_token, main, openssl, run, set_envelope,
+                     command, enroll_direct, envelope_of, make_token, main, openssl, run, set_envelope,
                      sign_envelope, take_seq, token_fields, wait_until, SERVER)
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
@@ -48,12 +48,6 @@ def device(server, device_id):
             return d
     raise Fail("device %s not listed: %s" % (device_id, server.devices()))
 
-
-def command(server, command_id):
-    for c in server.commands():
-        if c["command_id"] == command_id:
-            return c
-    raise Fail("command %s not listed" % command_id)
 
 
 def token_via(server, url, *args):

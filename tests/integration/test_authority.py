@@ -14,24 +14,13 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardlib import (Agent, Fail, Server, check, envelope_of, main, set_envelope,  # noqa: E402
-                     sign_envelope, wait_until, OPENSSL, SERVER)
+from wardlib import (Agent, Server, check, command, envelope_of, final, main,  # noqa: E402
+                     set_envelope, sign_envelope, wait_until, OPENSSL, SERVER)
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
 PASS = "correct horse battery staple"
 
 
-def command(server, cid):
-    for c in server.commands():
-        if c["command_id"] == cid:
-            return c
-    raise Fail("command %s not listed" % cid)
-
-
-def final(server, cid, timeout=20):
-    return wait_until(lambda: (lambda c: c if c["status"] not in
-                               ("queued", "delivered", "accepted", "running") else None)(
-        command(server, cid)), timeout, what="the final result of " + cid)
 
 
 def enrolled(tmp, s, token_args=(), name="agent", start=True):

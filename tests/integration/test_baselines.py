@@ -10,7 +10,7 @@ import os
 import signal
 import time
 
-from wardlib import (Agent, Server, check, enroll_direct, https, main, wait_until)
+from wardlib import (Agent, Server, check, enroll_direct, final, https, main, wait_until)
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
 SSHD = "Port 22\nPermitRootLogin yes\nPasswordAuthentication no\n"
@@ -244,10 +244,7 @@ def case_selective_wipe(tmp):
         a.sql("INSERT INTO managed_artifacts(kind, name, added_at) VALUES ('file',"
               " '/etc/ward-managed.conf', 0)")
         cid = s.cli_json("command", "send", a.device, "selective-wipe")["command_id"]
-        c = wait_until(lambda: (lambda x: x if x["status"] not in
-                                ("queued", "delivered", "accepted", "running") else None)(
-            [x for x in s.commands() if x["command_id"] == cid][0]), 20,
-            what="the selective wipe's result")
+        c = final(s, cid)
         check(c["status"] == "succeeded", c)
         out = c["result"]["output"]
         check(out["failed"] == 0 and out["removed"] == 3, out)

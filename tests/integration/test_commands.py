@@ -10,23 +10,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from wardlib import (Agent, Fail, Proc, Server, TcpProxy, check, main, make_token,  # noqa: E402
-                     token_fields, wait_until)
+from wardlib import (Agent, Fail, Proc, Server, TcpProxy, check, command, final,  # noqa: E402
+                     main, make_token, token_fields, wait_until)
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
 
 
-def command(server, cid):
-    for c in server.commands():
-        if c["command_id"] == cid:
-            return c
-    raise Fail("command %s not listed" % cid)
-
-
-def final(server, cid, timeout=20):
-    return wait_until(lambda: (lambda c: c if c["status"] not in
-                               ("queued", "delivered", "accepted", "running") else None)(
-        command(server, cid)), timeout, what="the final result of " + cid)
 
 
 def setup(tmp):

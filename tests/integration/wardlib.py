@@ -293,6 +293,21 @@ def sign_envelope(server, payload, key_name="online"):
                        "signature": base64.b64encode(r.stdout).decode(), "key": key_name})
 
 
+def command(server, cid):
+    """The service's record of one command (as `commands list` prints it)."""
+    for c in server.commands():
+        if c["command_id"] == cid:
+            return c
+    raise Fail("command %s not listed" % cid)
+
+
+def final(server, cid, timeout=20):
+    """The command's record once its status is final."""
+    return wait_until(lambda: (lambda c: c if c["status"] not in
+                               ("queued", "delivered", "accepted", "running") else None)(
+        command(server, cid)), timeout, what="the final result of " + cid)
+
+
 def take_seq(s, dev):
     """The device's next sequence number, reserved as ward-server does when it issues."""
     return s.sql("UPDATE devices SET next_seq = next_seq + 1 WHERE device_id = ?"
