@@ -531,13 +531,12 @@ static void resume_acked(struct job *j)
     call_resume(j, ENF_PHASE_ACKED);
 }
 
+/* What handlers see as j->ownership: the enrollment's (agent/authority.h). */
 static void read_ownership(struct agent_jobs *js)
 {
-    char *v = NULL;
-    snprintf(js->ownership, sizeof(js->ownership), "corporate");
-    if (agent_state_get(js->st, AGENT_META_OWNERSHIP, &v) == 0 && strcmp(v, "personal") == 0)
-        snprintf(js->ownership, sizeof(js->ownership), "personal");
-    ward_free(v);
+    struct agent_authority a;
+    int personal = agent_authority_load(js->st, &a) == 0 && a.personal;
+    snprintf(js->ownership, sizeof(js->ownership), "%s", personal ? "personal" : "corporate");
 }
 
 /* Starts the oldest accepted command of the lane; 1 when one was taken, 0 when none waits,
