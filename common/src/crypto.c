@@ -124,25 +124,25 @@ int ward_key_generate_p256(EVP_PKEY **out)
     return keygen("EC", "P-256", out);
 }
 
+/* The PEM text in a secure-heap memory BIO (wiped when it is freed) into a private file. */
+static int secmem_to_file(BIO *bio, const char *path)
+{
+    char *data = NULL;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n <= 0 || !data)
+        return ossl_fail("writing private key", WARD_ECRYPTO);
+    return ward_secfile_write(path, data, (size_t)n);
+}
+
 int ward_key_write_pem(const EVP_PKEY *key, const char *path)
 {
-    /* Secure-heap memory BIO: the PEM text is wiped when the BIO is freed. */
     BIO *bio = BIO_new(BIO_s_secmem());
-    char *data = NULL;
-    long n;
-    int rc = 0;
+    int rc;
 
-    if (!bio || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+    if (!bio || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL))
         rc = ossl_fail("writing private key", WARD_ECRYPTO);
-        goto out;
-    }
-    n = BIO_get_mem_data(bio, &data);
-    if (n <= 0 || !data) {
-        rc = ossl_fail("writing private key", WARD_ECRYPTO);
-        goto out;
-    }
-    rc = ward_secfile_write(path, data, (size_t)n);
-out:
+    else
+        rc = secmem_to_file(bio, path);
     BIO_free(bio);
     return rc;
 }
@@ -153,8 +153,6 @@ int ward_key_write_pem_passphrase(const EVP_PKEY *key, const char *path, const c
     PKCS8_PRIV_KEY_INFO *p8 = NULL;
     X509_ALGOR *pbe = NULL;
     X509_SIG *enc = NULL;
-    char *data = NULL;
-    long n;
     int rc = 0;
 
     if (!pass || strlen(pass) < WARD_PASSPHRASE_MIN || strlen(pass) > INT_MAX)
@@ -177,12 +175,7 @@ int ward_key_write_pem_passphrase(const EVP_PKEY *key, const char *path, const c
         rc = ossl_fail("writing private key", WARD_ECRYPTO);
         goto out;
     }
-    n = BIO_get_mem_data(bio, &data);
-    if (n <= 0 || !data) {
-        rc = ossl_fail("writing private key", WARD_ECRYPTO);
-        goto out;
-    }
-    rc = ward_secfile_write(path, data, (size_t)n);
+    rc = secmem_to_file(bio, path);
 out:
     X509_SIG_free(enc);
     X509_ALGOR_free(pbe);
