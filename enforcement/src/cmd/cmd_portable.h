@@ -3,6 +3,8 @@
 #ifndef ENFORCEMENT_CMD_PORTABLE_H
 #define ENFORCEMENT_CMD_PORTABLE_H
 
+#include <stddef.h>
+
 #include "enforcement/command.h"
 
 extern const struct enf_cmd enf_cmd_ping;
@@ -10,5 +12,10 @@ extern const struct enf_cmd enf_cmd_sync;
 extern const struct enf_cmd enf_cmd_unenroll;
 extern const struct enf_cmd enf_cmd_inventory;
 extern const struct enf_cmd enf_cmd_selective_wipe;
+
+/* The OS's removal of a package Ward installed (selective_wipe), blocking (a work
+ * thread): 0, or an error with the reason in err. Linux: apt-get remove on the live system
+ * (cmd_package.c); elsewhere WARD_ENOTSUP until that OS has a package command. */
+int enf_os_package_remove(const char *root, const char *name, char *err, size_t errlen);
 
 #endif

@@ -46,53 +46,6 @@ static void add_item(json_t *list, const char *kind, const char *name, const cha
                                           "result", result, "error", error));
 }
 
-/* A package Ward installed: apt-get/dnf remove by argv, on the live system only. */
-static int remove_package(const char *root, const char *name, char *err, size_t errlen)
-{
-    const char *apt[] = {"/usr/bin/env",
-                         "DEBIAN_FRONTEND=noninteractive",
-                         "/usr/bin/apt-get",
-                         "-y",
-                         "-q",
-                         "remove",
-                         "--",
-                         name,
-                         NULL};
-    const char *dnf[] = {"/usr/bin/dnf", "-y", "-q", "remove", "--", name, NULL};
-    struct plat_proc_opts o;
-    struct plat_proc_result r;
-    uv_fs_t req;
-    int have_apt, rc;
-
-    if (strcmp(root, "/") != 0) {
-        snprintf(err, errlen, "package removal runs only on the live system (root /)");
-        return WARD_ENOTSUP;
-    }
-    have_apt = uv_fs_stat(NULL, &req, "/usr/bin/apt-get", NULL) == 0;
-    uv_fs_req_cleanup(&req);
-    memset(&o, 0, sizeof(o));
-    o.argv = have_apt ? apt : dnf;
-    o.timeout_ms = 3600 * 1000;
-    o.stderr_max = 4096;
-    o.stdout_max = 4096;
-    rc = plat_proc_run(&o, &r);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot run %s: %s", o.argv[have_apt ? 2 : 0], ward_strerror(rc));
-        return rc;
-    }
-    if (r.exit_status != 0 || r.term_signal != 0) {
-        size_t n = r.err_len;
-        while (n > 0 && (r.err[n - 1] == '\n' || r.err[n - 1] == ' '))
-            n--;
-        snprintf(err, errlen, "%s remove exited %lld: %.*s", have_apt ? "apt-get" : "dnf",
-                 (long long)r.exit_status, (int)(n > 200 ? 200 : n),
-                 r.err + (n > 200 ? n - 200 : 0));
-        rc = WARD_EIO;
-    }
-    plat_proc_result_release(&r);
-    return rc;
-}
-
 static void retire_work(uv_work_t *w)
 {
     struct enf_cmd_job *j = w->data;
@@ -116,7 +69,7 @@ static void retire_work(uv_work_t *w)
             if (rc != 0)
                 snprintf(err, sizeof(err), "%s", ward_strerror(rc));
         } else if (strcmp(kind, "package") == 0) {
-            rc = remove_package(j->root, name, err, sizeof(err));
+            rc = enf_os_package_remove(j->root, name, err, sizeof(err));
         } else {
             rc = WARD_ENOTSUP;
             snprintf(err, sizeof(err), "this agent cannot remove a '%s' artifact", kind);

@@ -269,7 +269,9 @@ static int resume_booted(struct enf_cmd_job *j, enum plat_power_action action)
     const char *before = j->saved ? enf_param_str(j->saved, "boot_id", NULL) : NULL;
     char now[BOOT_ID_LEN];
     int rc = plat_boot_id(j->root, now, sizeof(now));
-    json_t *out = json_object();
+    const json_t *first = j->saved ? json_object_get(j->saved, "output") : NULL;
+    /* a command that rebooted at its end (os_update) keeps what it reported before */
+    json_t *out = json_is_object(first) ? json_deep_copy(first) : json_object();
     int bad = !out;
 
     bad |= json_object_set_new(out, action == PLAT_POWER_REBOOT ? "rebooted" : "powered_off",
@@ -292,20 +294,20 @@ static int resume_booted(struct enf_cmd_job *j, enum plat_power_action action)
     return 0;
 }
 
-static int power_resume(struct enf_cmd_job *j, enum enf_cmd_phase phase,
-                        enum plat_power_action action)
+int enf_cmd_power_resume(struct enf_cmd_job *j, enum enf_cmd_phase phase, int reboot)
 {
+    enum plat_power_action action = reboot ? PLAT_POWER_REBOOT : PLAT_POWER_POWEROFF;
     return phase == ENF_PHASE_ACKED ? resume_acked(j, action) : resume_booted(j, action);
 }
 
 static int reboot_resume(struct enf_cmd_job *j, enum enf_cmd_phase phase)
 {
-    return power_resume(j, phase, PLAT_POWER_REBOOT);
+    return enf_cmd_power_resume(j, phase, 1);
 }
 
 static int shutdown_resume(struct enf_cmd_job *j, enum enf_cmd_phase phase)
 {
-    return power_resume(j, phase, PLAT_POWER_POWEROFF);
+    return enf_cmd_power_resume(j, phase, 0);
 }
 
 /* ---- tables ------------------------------------------------------------------------------ */

@@ -30,9 +30,6 @@
 #define SCRIPT_MAX 262144
 #define ARGS_MAX 64
 #define ARG_MAX_BYTES 4096
-#define FILE_URL_PREFIX "/api/v1/files/"
-#define FILE_URL_MAX 1024
-#define FILE_LENGTH_MAX (1LL << 40)
 /* a downloaded script outside the job directory is copied; bigger ones are refused */
 #define COPY_MAX (64u * 1024u * 1024u)
 #define KILL_GRACE_MS 5000u
@@ -87,73 +84,6 @@ static int valid_user(const char *s, size_t n)
     return 1;
 }
 
-static int lower_hex64(const char *s)
-{
-    size_t n = strlen(s);
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-            return 0;
-    return n == 64;
-}
-
-/* A path on the service under /api/v1/files/: plain characters, no empty, "." or ".."
- * segments, no query or fragment. */
-static int valid_file_url(const char *s, size_t n)
-{
-    size_t pre = sizeof(FILE_URL_PREFIX) - 1, seg = pre;
-    if (n <= pre || n > FILE_URL_MAX || strlen(s) != n || strncmp(s, FILE_URL_PREFIX, pre) != 0)
-        return 0;
-    for (size_t i = pre; i <= n; i++) {
-        char c = s[i];
-        if (i == n || c == '/') {
-            size_t len = i - seg;
-            if (len == 0 || (len == 1 && s[seg] == '.') ||
-                (len == 2 && s[seg] == '.' && s[seg + 1] == '.'))
-                return 0;
-            seg = i + 1;
-            continue;
-        }
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-' || c == '~'))
-            return 0;
-    }
-    return 1;
-}
-
-static void validate_file(const json_t *file, struct ward_buf *err, int *bad)
-{
-    const char *key;
-    json_t *v;
-    const json_t *url = json_object_get(file, "url"), *sha = json_object_get(file, "sha256"),
-                 *len = json_object_get(file, "length");
-
-    json_object_foreach((json_t *)(uintptr_t)file, key, v)
-    {
-        if (strcmp(key, "url") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "length") != 0) {
-            char path[256];
-            snprintf(path, sizeof(path), "$.file.%.64s", key);
-            enf_cmdu_diag(err, path, "unknown member of file (url, sha256, length)");
-            *bad = 1;
-        }
-    }
-    if (!json_is_string(url) || !valid_file_url(json_string_value(url), json_string_length(url))) {
-        enf_cmdu_diag(err, "$.file.url",
-                      "must be the service's path of the file, \"" FILE_URL_PREFIX "<id>\"");
-        *bad = 1;
-    }
-    if (!json_is_string(sha) || !lower_hex64(json_string_value(sha)) ||
-        json_string_length(sha) != 64) {
-        enf_cmdu_diag(err, "$.file.sha256", "must be 64 lowercase hex digits (a SHA-256)");
-        *bad = 1;
-    }
-    if (!json_is_integer(len) || json_integer_value(len) < 1 ||
-        json_integer_value(len) > FILE_LENGTH_MAX) {
-        enf_cmdu_diag(err, "$.file.length", "must be an integer between 1 and %lld (bytes)",
-                      (long long)FILE_LENGTH_MAX);
-        *bad = 1;
-    }
-}
-
 static int script_validate(const json_t *params, struct ward_buf *err)
 {
     const json_t *script = json_object_get(params, "script"),
@@ -174,7 +104,7 @@ static int script_validate(const json_t *params, struct ward_buf *err)
         bad = 1;
     }
     if (file)
-        validate_file(file, err, &bad);
+        bad |= enf_cmdu_validate_file(file, "$.file", err);
     if (args) {
         size_t i;
         json_t *a;
@@ -207,25 +137,6 @@ static int script_validate(const json_t *params, struct ward_buf *err)
 
 /* ---- result ------------------------------------------------------------------------------ */
 
-/* One captured stream as text: head, a marker for what was dropped, tail. */
-static json_t *stream_text(const char *data, size_t len, size_t head_len, uint64_t dropped)
-{
-    struct ward_buf b;
-    json_t *j;
-    int rc;
-    if (dropped == 0 || head_len > len)
-        return enf_cmdu_text(data, len);
-    ward_buf_init(&b, len * 3 + 128);
-    rc = enf_cmdu_utf8_append(&b, data, head_len);
-    if (rc == 0)
-        rc = ward_buf_appendf(&b, "\n[... %llu bytes dropped ...]\n", (unsigned long long)dropped);
-    if (rc == 0)
-        rc = enf_cmdu_utf8_append(&b, data + head_len, len - head_len);
-    j = rc == 0 ? json_stringn(b.data ? b.data : "", b.len) : NULL;
-    ward_buf_release(&b);
-    return j;
-}
-
 static json_t *script_output(const struct plat_proc_result *r, uint64_t duration_ms)
 {
     json_t *out = json_object();
@@ -237,12 +148,12 @@ static json_t *script_output(const struct plat_proc_result *r, uint64_t duration
     bad |= json_object_set_new(out, "limit_exceeded", json_boolean(r->limit_exceeded)) != 0;
     bad |= json_object_set_new(
                out, "limits", json_string(r->limits_mechanism ? r->limits_mechanism : "none")) != 0;
-    bad |=
-        json_object_set_new(out, "stdout",
-                            stream_text(r->out, r->out_len, r->out_head_len, r->out_dropped)) != 0;
-    bad |=
-        json_object_set_new(out, "stderr",
-                            stream_text(r->err, r->err_len, r->err_head_len, r->err_dropped)) != 0;
+    bad |= json_object_set_new(
+               out, "stdout",
+               enf_cmdu_stream_text(r->out, r->out_len, r->out_head_len, r->out_dropped)) != 0;
+    bad |= json_object_set_new(
+               out, "stderr",
+               enf_cmdu_stream_text(r->err, r->err_len, r->err_head_len, r->err_dropped)) != 0;
     bad |= json_object_set_new(out, "stdout_bytes", json_integer((json_int_t)r->out_total)) != 0;
     bad |= json_object_set_new(out, "stderr_bytes", json_integer((json_int_t)r->err_total)) != 0;
     bad |=

@@ -10,6 +10,10 @@
 
 #include "ward/error.h"
 
+#define FILE_URL_PREFIX "/api/v1/files/"
+#define FILE_URL_MAX 1024
+#define FILE_LENGTH_MAX (1LL << 40)
+
 int enf_cmdu_personal(const struct enf_cmd_job *j)
 {
     return j->ownership && strcmp(j->ownership, "personal") == 0;
@@ -117,4 +121,95 @@ json_t *enf_cmdu_text(const char *s, size_t n)
     j = json_stringn(b.data ? b.data : "", b.len);
     ward_buf_release(&b);
     return j;
+}
+
+/* One captured stream as text: head, a marker for what was dropped, tail. */
+json_t *enf_cmdu_stream_text(const char *data, size_t len, size_t head_len, uint64_t dropped)
+{
+    struct ward_buf b;
+    json_t *j;
+    int rc;
+    if (dropped == 0 || head_len > len)
+        return enf_cmdu_text(data, len);
+    ward_buf_init(&b, len * 3 + 128);
+    rc = enf_cmdu_utf8_append(&b, data, head_len);
+    if (rc == 0)
+        rc = ward_buf_appendf(&b, "\n[... %llu bytes dropped ...]\n", (unsigned long long)dropped);
+    if (rc == 0)
+        rc = enf_cmdu_utf8_append(&b, data + head_len, len - head_len);
+    j = rc == 0 ? json_stringn(b.data ? b.data : "", b.len) : NULL;
+    ward_buf_release(&b);
+    return j;
+}
+
+static int lower_hex64(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return 0;
+    return n == 64;
+}
+
+/* A path on the service under /api/v1/files/: plain characters, no empty, "." or ".."
+ * segments, no query or fragment. */
+static int valid_file_url(const char *s, size_t n)
+{
+    size_t pre = sizeof(FILE_URL_PREFIX) - 1, seg = pre;
+    if (n <= pre || n > FILE_URL_MAX || strlen(s) != n || strncmp(s, FILE_URL_PREFIX, pre) != 0)
+        return 0;
+    for (size_t i = pre; i <= n; i++) {
+        char c = s[i];
+        if (i == n || c == '/') {
+            size_t len = i - seg;
+            if (len == 0 || (len == 1 && s[seg] == '.') ||
+                (len == 2 && s[seg] == '.' && s[seg + 1] == '.'))
+                return 0;
+            seg = i + 1;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-' || c == '~'))
+            return 0;
+    }
+    return 1;
+}
+
+int enf_cmdu_validate_file(const json_t *file, const char *where, struct ward_buf *err)
+{
+    int bad = 0;
+    char p[128];
+    const char *key;
+    json_t *v;
+    const json_t *url = json_object_get(file, "url"), *sha = json_object_get(file, "sha256"),
+                 *len = json_object_get(file, "length");
+
+    json_object_foreach((json_t *)(uintptr_t)file, key, v)
+    {
+        if (strcmp(key, "url") != 0 && strcmp(key, "sha256") != 0 && strcmp(key, "length") != 0) {
+            snprintf(p, sizeof(p), "%.40s.%.64s", where, key);
+            enf_cmdu_diag(err, p, "unknown member of file (url, sha256, length)");
+            bad = 1;
+        }
+    }
+    if (!json_is_string(url) || !valid_file_url(json_string_value(url), json_string_length(url))) {
+        snprintf(p, sizeof(p), "%.40s.url", where);
+        enf_cmdu_diag(err, p,
+                      "must be the service's path of the file, \"" FILE_URL_PREFIX "<id>\"");
+        bad = 1;
+    }
+    if (!json_is_string(sha) || !lower_hex64(json_string_value(sha)) ||
+        json_string_length(sha) != 64) {
+        snprintf(p, sizeof(p), "%.40s.sha256", where);
+        enf_cmdu_diag(err, p, "must be 64 lowercase hex digits (a SHA-256)");
+        bad = 1;
+    }
+    if (!json_is_integer(len) || json_integer_value(len) < 1 ||
+        json_integer_value(len) > FILE_LENGTH_MAX) {
+        snprintf(p, sizeof(p), "%.40s.length", where);
+        enf_cmdu_diag(err, p, "must be an integer between 1 and %lld (bytes)",
+                      (long long)FILE_LENGTH_MAX);
+        bad = 1;
+    }
+    return bad;
 }

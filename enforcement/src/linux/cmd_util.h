@@ -8,6 +8,7 @@
 #define ENFORCEMENT_LINUX_CMD_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -32,5 +33,14 @@ int enf_cmdu_utf8_append(struct ward_buf *b, const char *s, size_t n);
 
 /* A JSON string (new) of s[0, n) made valid UTF-8 as above; NULL on allocation failure. */
 json_t *enf_cmdu_text(const char *s, size_t n);
+
+/* One captured child stream as such a string (new): data[0, head_len) is the start and
+ * the rest the end, with a "[... N bytes dropped ...]" line between when dropped > 0
+ * (plat_proc_result's out/out_head_len/out_dropped). NULL on allocation failure. */
+json_t *enf_cmdu_stream_text(const char *data, size_t len, size_t head_len, uint64_t dropped);
+
+/* Checks a file the service offers, {"url": "/api/v1/files/<id>", "sha256", "length"}
+ * (no other members): diagnostics under where ("$.file"). 1 when it is bad. */
+int enf_cmdu_validate_file(const json_t *file, const char *where, struct ward_buf *err);
 
 #endif

@@ -12,6 +12,8 @@ const struct enf_cmd *const enf_os_commands[] = {
     &enf_cmd_reboot,
     &enf_cmd_shutdown,
     &enf_cmd_run_script,
+    &enf_cmd_package,
+    &enf_cmd_os_update,
     &enf_cmd_selective_wipe,
     &enf_cmd_full_wipe,
     NULL,

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../internal.h"
+#include "ward/buf.h"
 #include "kinds.h"
 
 /* A setting of another kind built from a parent: same id and mode, params owned. */
@@ -65,5 +66,32 @@ int enf_sd_is_active(const char *active_state);
  * Version. Only what the package kind needs: not a general parser (inventory has that). */
 void enf_dpkg_lookup(const char *data, size_t len, const char *name, int *installed, char *ver,
                      size_t verlen);
+
+/* 1 when n is a Debian package name ("hello", "libc6:amd64"): what apt-get is given. */
+int enf_deb_name_ok(const char *n);
+
+/* One installed package: spans into the status data it was read from. */
+struct enf_dpkg_pkg {
+    const char *name, *arch, *version;
+    size_t name_len, arch_len, version_len;
+};
+/* Every package whose Status ends in "installed", sorted by name and architecture
+ * (*out ward_malloc'd, NULL when none). */
+int enf_dpkg_installed(const char *data, size_t len, struct enf_dpkg_pkg **out, size_t *count);
+/* [{name, arch, before, after}] (new) for every package installed in only one of the two
+ * status files or at another version; before/after null where it was not installed.
+ * Sorted by name and architecture. */
+int enf_dpkg_diff(const char *before, size_t blen, const char *after, size_t alen, json_t **out);
+
+/* ---- apt sources (pkgdb.c) ---- */
+
+/* The "deb" lines of a one-line-style sources.list whose suite is a security suite
+ * (ends in "-security", or the old Debian "NAME/updates"), appended verbatim to out;
+ * *kept counts them. */
+int enf_apt_security_list(const char *data, size_t len, struct ward_buf *out, size_t *kept);
+/* The same for a deb822 .sources file: each stanza naming a security suite is appended
+ * with its Suites field cut down to the security suites (other fields verbatim,
+ * Enabled: no included, which apt honours); stanzas without one are dropped. */
+int enf_apt_security_sources(const char *data, size_t len, struct ward_buf *out, size_t *kept);
 
 #endif

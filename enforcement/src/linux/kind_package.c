@@ -53,7 +53,7 @@ static const struct enf_field fields[] = {
     {.name = NULL},
 };
 
-static int name_ok(const char *n)
+int enf_deb_name_ok(const char *n)
 {
     const char *colon = strchr(n, ':');
     size_t len = colon ? (size_t)(colon - n) : strlen(n);
@@ -87,7 +87,7 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
 {
     char p[WARD_JSON_PATH_MAX];
     const char *mv = enf_str(s, "min_version", NULL);
-    if (!name_ok(enf_str(s, "name", ""))) {
+    if (!enf_deb_name_ok(enf_str(s, "name", ""))) {
         enf_diag_path(d, "name", p, sizeof(p));
         enf_diag(d, p, "\"%.64s\" is not a Debian package name", enf_str(s, "name", ""));
         return 1;

@@ -24,6 +24,7 @@
 
 #include "enforcement/command.h"
 #include "linux/cmd_util.h"
+#include "linux/helpers.h"
 #include "platform/fs.h"
 #include "ward/alloc.h"
 #include "ward/buf.h"
@@ -1471,4 +1472,214 @@ BUS_TEST(bus_wipe_overwrite)
         wt_fail(__FILE__, __LINE__, "wipe: %s %s", ward_err_name(t.rc), t.error);
     WT_ASSERT(has_progress(&t, "overwriting"));
     th_release(&t);
+}
+
+/* ---- package and os_update ------------------------------------------------------------------
+ * Real apt-get runs need root "/" and happen in the chroot test (test_cmd_package_chroot.py);
+ * here: the parameters, the refusals that come before anything runs, and the pure parts
+ * (the dpkg database diff, the security-only sources). */
+
+WT_TEST(validate_package)
+{
+    WT_ASSERT(enf_cmd_find("package") && enf_cmd_find("os_update"));
+    accepted("package", "{\"action\": \"install\", \"names\": [\"hello\", \"libc6:amd64\"]}");
+    accepted("package", "{\"action\": \"remove\", \"names\": [\"g++\"]}");
+    accepted("package", "{\"action\": \"upgrade\", \"names\": [\"openssl\"]}");
+    accepted("package", "{\"action\": \"install\", \"file\": {\"url\": \"/api/v1/files/abc\", "
+                        "\"sha256\": \"" HEX64 "\", \"length\": 1000}}");
+    refused("package", "{\"names\": [\"hello\"]}", "missing required parameter \"action\"");
+    refused("package", "{\"action\": \"purge\", \"names\": [\"hello\"]}", "$.action");
+    refused("package", "{\"action\": \"install\"}", "give either names or file");
+    refused("package", "{\"action\": \"install\", \"names\": []}", "$.names: must hold 1 to 1000");
+    refused("package", "{\"action\": \"install\", \"names\": [\"-o\"]}",
+            "$.names[0]: \"-o\" is not a Debian package name");
+    refused("package", "{\"action\": \"install\", \"names\": [\"hello\", \"Hello World\"]}",
+            "$.names[1]");
+    refused("package", "{\"action\": \"install\", \"names\": [\"a;rm\"]}", "$.names[0]");
+    refused("package", "{\"action\": \"install\", \"names\": [\"hello\\u0000x\"]}", "$.names[0]");
+    refused("package",
+            "{\"action\": \"remove\", \"file\": {\"url\": \"/api/v1/files/abc\", \"sha256\": "
+            "\"" HEX64 "\", \"length\": 1000}}",
+            "$.file: a package file can only be installed");
+    refused("package",
+            "{\"action\": \"install\", \"file\": {\"url\": \"/etc/passwd\", \"sha256\": \"" HEX64
+            "\", \"length\": 1000}}",
+            "$.file.url");
+    refused("package",
+            "{\"action\": \"install\", \"names\": [\"hello\"], \"file\": {\"url\": "
+            "\"/api/v1/files/abc\", \"sha256\": \"" HEX64 "\", \"length\": 1}}",
+            "not both");
+    accepted("os_update", "{}");
+    accepted("os_update", "{\"security_only\": true, \"reboot\": true}");
+    refused("os_update", "{\"reboot\": \"yes\"}", "$.reboot: must be true or false");
+    refused("os_update", "{\"dist_upgrade\": true}", "$.dist_upgrade: unknown parameter");
+
+    /* only the file form runs code from the service */
+    {
+        json_t *p = load("{\"action\": \"install\", \"names\": [\"hello\"]}");
+        WT_EQ_INT(enf_cmd_destructive(enf_cmd_find("package"), p), 0);
+        json_decref(p);
+        p = load("{\"action\": \"install\", \"file\": {\"url\": \"/api/v1/files/abc\", "
+                 "\"sha256\": \"" HEX64 "\", \"length\": 1000}}");
+        WT_EQ_INT(enf_cmd_destructive(enf_cmd_find("package"), p), 1);
+        json_decref(p);
+    }
+}
+
+WT_TEST(package_not_on_a_test_root)
+{
+    struct th t;
+    const char *cmds[][2] = {{"package", "{\"action\": \"install\", \"names\": [\"hello\"]}"},
+                             {"os_update", "{\"security_only\": true}"}};
+    for (size_t i = 0; i < 2; i++) {
+        th_init(&t, cmds[i][0], cmds[i][1], NULL);
+        th_start(&t);
+        WT_EQ_INT(t.done_calls, 1);
+        WT_EQ_ERR(t.rc, WARD_ENOTSUP);
+        WT_CONTAINS(t.error, "only on the live system (root /)");
+        WT_EQ_INT(t.nartifacts, 0);
+        th_release(&t);
+    }
+}
+
+WT_TEST(package_personal_remove_denied)
+{
+    struct th t;
+    th_init(&t, "package", "{\"action\": \"remove\", \"names\": [\"firefox-esr\"]}", "personal");
+    th_start(&t);
+    WT_EQ_INT(t.done_calls, 1);
+    WT_EQ_ERR(t.rc, WARD_EDENIED);
+    WT_CONTAINS(t.error, "\"firefox-esr\" was not installed by the organisation");
+    th_release(&t);
+
+    /* a package Ward installed may go again: the refusal does not apply (and then the test
+     * root stops it before apt-get) */
+    th_init(&t, "package", "{\"action\": \"remove\", \"names\": [\"corp-vpn\", \"corp-agent\"]}",
+            "personal");
+    WT_OK(h_artifact_add(&t.job, "package", "corp-vpn", NULL));
+    th_start(&t);
+    WT_EQ_ERR(t.rc, WARD_EDENIED);
+    WT_CONTAINS(t.error, "\"corp-agent\"");
+    th_reset_results(&t);
+    WT_OK(h_artifact_add(&t.job, "package", "corp-agent", NULL));
+    th_start(&t);
+    WT_EQ_ERR(t.rc, WARD_ENOTSUP);
+    th_release(&t);
+
+    /* corporate devices remove what they are told to */
+    th_init(&t, "package", "{\"action\": \"remove\", \"names\": [\"firefox-esr\"]}", NULL);
+    th_start(&t);
+    WT_EQ_ERR(t.rc, WARD_ENOTSUP);
+    th_release(&t);
+}
+
+#define STANZA(name, arch, status, ver)                                                            \
+    "Package: " name "\nStatus: " status "\nPriority: optional\nArchitecture: " arch               \
+    "\nVersion: " ver "\nDescription: x\n continued line\n .\n more\n\n"
+
+WT_TEST(dpkg_diff)
+{
+    const char *before = STANZA("libc6", "amd64", "install ok installed", "2.36-9")
+        STANZA("hello", "amd64", "deinstall ok config-files", "2.10-2")
+            STANZA("zlib1g", "amd64", "install ok installed", "1:1.2.13")
+                STANZA("libfoo", "i386", "install ok installed", "1.0")
+                    STANZA("libfoo", "amd64", "install ok installed", "1.0")
+                        STANZA("old", "all", "install ok installed", "3");
+    const char *after = STANZA("zlib1g", "amd64", "install ok installed", "1:1.2.13")
+        STANZA("libfoo", "amd64", "install ok installed", "1.1")
+            STANZA("hello", "amd64", "install ok installed", "2.10-3")
+                STANZA("libc6", "amd64", "install ok installed", "2.36-9+deb12u1")
+                    STANZA("libfoo", "i386", "install ok installed", "1.0")
+                        STANZA("old", "all", "deinstall ok config-files", "3");
+    struct enf_dpkg_pkg *list;
+    size_t n;
+    json_t *d;
+    char *text;
+
+    WT_OK(enf_dpkg_installed(before, strlen(before), &list, &n));
+    WT_EQ_INT((int)n, 5); /* hello is only config files */
+    WT_ASSERT(list[0].name_len == 5 && memcmp(list[0].name, "libc6", 5) == 0);
+    ward_free(list);
+
+    WT_OK(enf_dpkg_diff(before, strlen(before), after, strlen(after), &d));
+    text = json_dumps(d, JSON_COMPACT);
+    WT_EQ_STR(text, "[{\"name\":\"hello\",\"arch\":\"amd64\",\"before\":null,\"after\":\"2.10-3\"},"
+                    "{\"name\":\"libc6\",\"arch\":\"amd64\",\"before\":\"2.36-9\",\"after\":"
+                    "\"2.36-9+deb12u1\"},"
+                    "{\"name\":\"libfoo\",\"arch\":\"amd64\",\"before\":\"1.0\",\"after\":\"1.1\"},"
+                    "{\"name\":\"old\",\"arch\":\"all\",\"before\":\"3\",\"after\":null}]");
+    free(text);
+    json_decref(d);
+
+    /* no change, empty and truncated databases */
+    WT_OK(enf_dpkg_diff(after, strlen(after), after, strlen(after), &d));
+    WT_EQ_INT((int)json_array_size(d), 0);
+    json_decref(d);
+    WT_OK(enf_dpkg_diff("", 0, "Package: x\nStatus: install ok installed", 39, &d));
+    WT_EQ_INT((int)json_array_size(d), 1);
+    WT_EQ_STR(json_string_value(json_object_get(json_array_get(d, 0), "after")), "");
+    json_decref(d);
+}
+
+WT_TEST(apt_security_sources)
+{
+    const char *list = "# main\n"
+                       "deb http://deb.debian.org/debian bookworm main\n"
+                       "deb-src http://deb.debian.org/debian-security bookworm-security main\n"
+                       "deb http://deb.debian.org/debian-security bookworm-security main "
+                       "contrib\n"
+                       "  deb [arch=amd64 signed-by=/usr/share/keyrings/x.gpg] "
+                       "http://security.ubuntu.com/ubuntu jammy-security main\n"
+                       "deb [arch=amd64 http://x/ bookworm-security main\n"
+                       "deb http://archive.debian.org/debian-security buster/updates main\n"
+                       "#deb http://deb.debian.org/debian-security bookworm-security main\n"
+                       "deb http://deb.debian.org/debian bookworm-updates main\n";
+    const char *deb822 = "Types: deb\n"
+                         "URIs: http://deb.debian.org/debian\n"
+                         "Suites: bookworm bookworm-updates\n"
+                         "Components: main\n"
+                         "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+                         "\n"
+                         "# security\n"
+                         "Types: deb deb-src\n"
+                         "URIs: http://deb.debian.org/debian-security\n"
+                         "Suites: bookworm-security bookworm\n"
+                         "Components: main\n"
+                         "Signed-By:\n"
+                         " -----BEGIN PGP PUBLIC KEY BLOCK-----\n"
+                         " .\n"
+                         " Suites: trixie-security\n"
+                         " -----END PGP PUBLIC KEY BLOCK-----\n"
+                         "\n\n"
+                         "Types: deb\nURIs: http://x/\nSuites: sid\nComponents: main\n";
+    struct ward_buf out;
+    size_t kept = 0;
+
+    ward_buf_init(&out, 65536);
+    WT_OK(enf_apt_security_list(list, strlen(list), &out, &kept));
+    WT_EQ_INT((int)kept, 3);
+    WT_EQ_STR(out.data, "deb http://deb.debian.org/debian-security bookworm-security main contrib\n"
+                        "  deb [arch=amd64 signed-by=/usr/share/keyrings/x.gpg] "
+                        "http://security.ubuntu.com/ubuntu jammy-security main\n"
+                        "deb http://archive.debian.org/debian-security buster/updates main\n");
+    ward_buf_reset(&out);
+    kept = 0;
+    WT_OK(enf_apt_security_sources(deb822, strlen(deb822), &out, &kept));
+    WT_EQ_INT((int)kept, 1);
+    WT_EQ_STR(out.data, "# security\n"
+                        "Types: deb deb-src\n"
+                        "URIs: http://deb.debian.org/debian-security\n"
+                        "Suites: bookworm-security\n"
+                        "Components: main\n"
+                        "Signed-By:\n"
+                        " -----BEGIN PGP PUBLIC KEY BLOCK-----\n"
+                        " .\n"
+                        " Suites: trixie-security\n"
+                        " -----END PGP PUBLIC KEY BLOCK-----\n");
+    ward_buf_reset(&out);
+    kept = 0;
+    WT_OK(enf_apt_security_sources("Types: deb\nSuites: sid\n", 23, &out, &kept));
+    WT_EQ_INT((int)kept, 0);
+    WT_EQ_INT((int)out.len, 0);
+    ward_buf_release(&out);
 }
