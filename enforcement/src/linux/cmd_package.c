@@ -21,8 +21,8 @@
  * added and nothing of the user's. A personally owned device refuses (`denied`) to remove
  * a package that is not such an artifact.
  *
- * Runs only on the live system (root "/"): under another root apt-get would run this
- * host's maintainer scripts against the wrong system (as the package setting kind).
+ * Runs only on the live root "/": under another root apt-get would run this host's
+ * maintainer scripts against the wrong tree, as the package setting kind explains.
  * rpm-based systems answer WARD_ENOTSUP with that reason; a dnf path nobody here can test
  * is not shipped.
  */

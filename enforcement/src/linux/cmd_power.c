@@ -236,8 +236,10 @@ static void act_after(uv_work_t *w, int status)
     j->priv = NULL;
     ward_free(pj);
     if (rc != 0) {
+        /* a command that did its work before the reboot (os_update) keeps that report */
+        const json_t *first = j->saved ? json_object_get(j->saved, "output") : NULL;
         WARD_LOG_WARN_ERR(rc, "%s %s: %s", j->cmd->name, j->id, why);
-        enf_job_done(j, rc, NULL, why);
+        enf_job_done(j, rc, json_is_object(first) ? json_deep_copy(first) : NULL, why);
         return;
     }
     /* logind accepted: the machine goes down, the host resumes after the boot */
