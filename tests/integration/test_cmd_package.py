@@ -53,12 +53,6 @@ class ChrootAgent(Agent):
                 "/agent/state"] + list(args)
 
 
-def dpkg(tree, name):
-    p = subprocess.run(["chroot", tree, "/usr/bin/dpkg-query", "-W", "-f=${Status} ${Version}",
-                        name], capture_output=True, text=True)
-    return p.stdout if p.returncode == 0 else "unknown"
-
-
 def build_deb(tmp):
     """ward-test-pkg 1.0: depends on hello, ships a file, its postinst leaves a mark."""
     root = os.path.join(tmp, "debroot")
@@ -103,6 +97,7 @@ def mount_tree(tmp, cache):
 
 
 def apt_commands(tmp, tree):
+    dpkg = kind_test().dpkg_status
     s = Server(tmp).start()
     a = ChrootAgent(tree)
     a.enroll(s.token())

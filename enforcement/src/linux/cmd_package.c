@@ -196,18 +196,6 @@ static void fail(struct pkg_job *pj, int rc, const char *fmt, ...)
 static void run_next(struct pkg_job *pj);
 static void queue_finish(struct pkg_job *pj);
 
-/* The last non-empty line of s[0, n): apt-get's reason ("E: Unable to locate package x"). */
-static void last_line(const char *s, size_t n, char *out, size_t outlen)
-{
-    size_t end = n, start;
-    while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' '))
-        end--;
-    start = end;
-    while (start > 0 && s[start - 1] != '\n')
-        start--;
-    snprintf(out, outlen, "%.*s", (int)(end - start), s + start);
-}
-
 static const char *step_label(const struct pkg_job *pj)
 {
     if (pj->step != ST_ACTION)
@@ -248,8 +236,7 @@ static void proc_done(struct plat_proc *proc, struct plat_proc_result *r, void *
     } else if (r->timed_out) {
         fail(pj, WARD_ETIMEDOUT, "%s timed out", step_label(pj));
     } else if (r->term_signal || r->exit_status != 0) {
-        last_line(r->err_len ? r->err : r->out, r->err_len ? r->err_len : r->out_len, line,
-                  sizeof(line));
+        enf_proc_last_line(r, line, sizeof(line));
         if (r->term_signal)
             fail(pj, WARD_EIO, "%s killed by signal %d", step_label(pj), r->term_signal);
         else
@@ -903,7 +890,7 @@ int enf_os_package_remove(const char *root, const char *name, char *err, size_t 
         return rc;
     }
     if (r.timed_out || r.exit_status != 0 || r.term_signal != 0) {
-        last_line(r.err_len ? r.err : r.out, r.err_len ? r.err_len : r.out_len, line, sizeof(line));
+        enf_proc_last_line(&r, line, sizeof(line));
         snprintf(err, errlen, "apt-get remove %s: %s %lld: %s", name,
                  r.timed_out     ? "timed out,"
                  : r.term_signal ? "signal"

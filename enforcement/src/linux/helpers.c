@@ -4,9 +4,11 @@
  * built on another kind hands it a setting it made itself, so there is one implementation
  * of each file format's editing, snapshot and restore.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "helpers.h"
+#include "platform/proc.h"
 #include "ward/error.h"
 
 int enf_sub_init(struct enf_sub *sub, const struct enf_setting *parent, const struct enf_kind *kind,
@@ -35,4 +37,16 @@ int enf_root_is_live(const struct enf_ctx *ctx)
 {
     const char *r = enf_ctx_root(ctx);
     return !r || strcmp(r, "/") == 0;
+}
+
+void enf_proc_last_line(const struct plat_proc_result *r, char *out, size_t outlen)
+{
+    const char *s = r->err_len ? r->err : r->out;
+    size_t end = r->err_len ? r->err_len : r->out_len, start;
+    while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' '))
+        end--;
+    start = end;
+    while (start > 0 && s[start - 1] != '\n')
+        start--;
+    snprintf(out, outlen, "%.*s", (int)(end - start), s + start);
 }

@@ -26,6 +26,11 @@ int enf_sub_init(struct enf_sub *sub, const struct enf_setting *parent, const st
                  json_t *params);
 void enf_sub_release(struct enf_sub *sub);
 
+/* The last non-empty line of a child's stderr, or of its stdout when stderr is empty: the
+ * reason a tool gives ("E: Unable to locate package x"), for an error text. */
+struct plat_proc_result;
+void enf_proc_last_line(const struct plat_proc_result *r, char *out, size_t outlen);
+
 /* 1 when the run manages the live system (root "/"). */
 int enf_root_is_live(const struct enf_ctx *ctx);
 

@@ -171,18 +171,6 @@ static int check(struct enf_ctx *ctx, const struct enf_setting *s, struct enf_ch
     return 0;
 }
 
-/* Last non-empty line of apt-get's output, for the error text. */
-static void last_line(const char *s, size_t len, char *out, size_t outlen)
-{
-    size_t end = len, start;
-    while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == '\r' || s[end - 1] == ' '))
-        end--;
-    start = end;
-    while (start > 0 && s[start - 1] != '\n')
-        start--;
-    snprintf(out, outlen, "%.*s", (int)(end - start), s + start);
-}
-
 /* env DEBIAN_FRONTEND=noninteractive apt-get -y -q [opts] op arg */
 static int apt(struct enf_ctx *ctx, const struct params *p, const char *op, const char *arg,
                int allow_downgrades)
@@ -229,8 +217,7 @@ static int apt(struct enf_ctx *ctx, const struct params *p, const char *op, cons
     if (rc != 0) {
         enf_ctx_detail(ctx, "cannot run %s: %s", APT_GET, ward_strerror(rc));
     } else if (res.timed_out || res.term_signal || res.exit_status != 0) {
-        last_line(res.err_len ? res.err : res.out, res.err_len ? res.err_len : res.out_len, line,
-                  sizeof(line));
+        enf_proc_last_line(&res, line, sizeof(line));
         if (res.timed_out)
             enf_ctx_detail(ctx, "apt-get %s %s timed out", op, arg ? arg : "");
         else

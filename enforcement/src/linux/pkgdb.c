@@ -42,43 +42,64 @@ static int status_installed(struct enf_line v)
     return v.len - i == 9 && memcmp(v.p + i, "installed", 9) == 0;
 }
 
+/* One stanza's fields the commands and the kind need (spans into the data). */
+struct stanza {
+    struct enf_line pkg, arch, status, version;
+};
+
+/* The next stanza from *pos: 1 with st filled in (fields absent from it are {NULL, 0}), 0
+ * at the end of the data. */
+static int next_stanza(const char *data, size_t len, size_t *pos, struct stanza *st)
+{
+    struct enf_line l, v;
+    int seen = 0;
+    memset(st, 0, sizeof(*st));
+    while (enf_text_next(data, len, pos, &l)) {
+        if (l.len == 0) {
+            if (seen)
+                return 1; /* a blank line ends the stanza */
+            continue;
+        }
+        seen = 1;
+        if (l.p[0] == ' ' || l.p[0] == '\t')
+            continue; /* continuation of a multi-line field */
+        if (field(l, "Package", &v))
+            st->pkg = v;
+        else if (field(l, "Architecture", &v))
+            st->arch = v;
+        else if (field(l, "Status", &v))
+            st->status = v;
+        else if (field(l, "Version", &v))
+            st->version = v;
+    }
+    return seen;
+}
+
+static int stanza_installed(const struct stanza *st)
+{
+    return st->pkg.p && st->pkg.len > 0 && st->status.p && status_installed(st->status);
+}
+
 void enf_dpkg_lookup(const char *data, size_t len, const char *name, int *installed, char *ver,
                      size_t verlen)
 {
     const char *colon = strchr(name, ':');
     size_t nlen = colon ? (size_t)(colon - name) : strlen(name);
     size_t pos = 0;
-    struct enf_line l, v, pkg = {0}, arch = {0}, status = {0}, version = {0};
-    int more = 1;
+    struct stanza st;
 
     *installed = 0;
     if (verlen)
         ver[0] = '\0';
-    while (more) {
-        more = enf_text_next(data, len, &pos, &l);
-        if (more && l.len > 0) {
-            if (l.p[0] == ' ' || l.p[0] == '\t')
-                continue; /* continuation of a multi-line field */
-            if (field(l, "Package", &v))
-                pkg = v;
-            else if (field(l, "Architecture", &v))
-                arch = v;
-            else if (field(l, "Status", &v))
-                status = v;
-            else if (field(l, "Version", &v))
-                version = v;
-            continue;
-        }
-        /* end of a stanza (blank line or end of file) */
-        if (pkg.p && span_eq(pkg, name, nlen) &&
-            (!colon || span_eq(arch, colon + 1, strlen(colon + 1))) && status.p &&
-            status_installed(status)) {
+    while (next_stanza(data, len, &pos, &st)) {
+        if (stanza_installed(&st) && span_eq(st.pkg, name, nlen) &&
+            (!colon || span_eq(st.arch, colon + 1, strlen(colon + 1)))) {
             *installed = 1;
             if (verlen)
-                snprintf(ver, verlen, "%.*s", (int)version.len, version.p ? version.p : "");
+                snprintf(ver, verlen, "%.*s", (int)st.version.len,
+                         st.version.p ? st.version.p : "");
             return;
         }
-        pkg = arch = status = version = (struct enf_line){0};
     }
 }
 
@@ -103,47 +124,31 @@ static int pkg_cmp(const void *a, const void *b)
 int enf_dpkg_installed(const char *data, size_t len, struct enf_dpkg_pkg **out, size_t *count)
 {
     size_t pos = 0, n = 0, cap = 0;
-    struct enf_line l, v, pkg = {0}, arch = {0}, status = {0}, version = {0};
     struct enf_dpkg_pkg *list = NULL;
-    int more = 1;
+    struct stanza st;
 
     *out = NULL;
     *count = 0;
-    while (more) {
-        more = enf_text_next(data, len, &pos, &l);
-        if (more && l.len > 0) {
-            if (l.p[0] == ' ' || l.p[0] == '\t')
-                continue;
-            if (field(l, "Package", &v))
-                pkg = v;
-            else if (field(l, "Architecture", &v))
-                arch = v;
-            else if (field(l, "Status", &v))
-                status = v;
-            else if (field(l, "Version", &v))
-                version = v;
+    while (next_stanza(data, len, &pos, &st)) {
+        if (!stanza_installed(&st))
             continue;
-        }
-        if (pkg.p && pkg.len > 0 && status.p && status_installed(status)) {
-            if (n == cap) {
-                size_t ncap = cap ? cap * 2 : 256;
-                struct enf_dpkg_pkg *nl = ward_realloc(list, ncap * sizeof(*list));
-                if (!nl) {
-                    ward_free(list);
-                    return WARD_ENOMEM;
-                }
-                list = nl;
-                cap = ncap;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            struct enf_dpkg_pkg *nl = ward_realloc(list, ncap * sizeof(*list));
+            if (!nl) {
+                ward_free(list);
+                return WARD_ENOMEM;
             }
-            list[n].name = pkg.p;
-            list[n].name_len = pkg.len;
-            list[n].arch = arch.p ? arch.p : "";
-            list[n].arch_len = arch.p ? arch.len : 0;
-            list[n].version = version.p ? version.p : "";
-            list[n].version_len = version.p ? version.len : 0;
-            n++;
+            list = nl;
+            cap = ncap;
         }
-        pkg = arch = status = version = (struct enf_line){0};
+        list[n].name = st.pkg.p;
+        list[n].name_len = st.pkg.len;
+        list[n].arch = st.arch.p ? st.arch.p : "";
+        list[n].arch_len = st.arch.len;
+        list[n].version = st.version.p ? st.version.p : "";
+        list[n].version_len = st.version.len;
+        n++;
     }
     if (n > 1)
         qsort(list, n, sizeof(*list), pkg_cmp);
