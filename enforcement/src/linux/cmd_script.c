@@ -443,8 +443,7 @@ static int script_start(struct enf_cmd_job *j)
 
     if (enf_cmdu_personal(j)) {
         WARD_INFO("run_script %s refused: personally owned device", j->id);
-        enf_job_done(j, WARD_EACCES, NULL,
-                     "DENIED: scripts are not allowed on a personally owned device");
+        enf_job_done(j, WARD_EDENIED, NULL, "scripts are not allowed on a personally owned device");
         return 0;
     }
     if (!j->workdir || j->workdir[0] != '/')

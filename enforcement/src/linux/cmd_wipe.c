@@ -497,8 +497,8 @@ static int wipe_start(struct enf_cmd_job *j)
 
     if (enf_cmdu_personal(j)) {
         WARD_INFO("full_wipe %s refused: personally owned device", j->id);
-        enf_job_done(j, WARD_EACCES, NULL,
-                     "DENIED: full wipe is not allowed on a personally owned device");
+        enf_job_done(j, WARD_EDENIED, NULL,
+                     "full wipe is not allowed on a personally owned device");
         return 0;
     }
     wj = ward_calloc(1, sizeof(*wj));
@@ -522,8 +522,8 @@ static int resume_acked(struct enf_cmd_job *j)
     int rc = 0;
 
     if (enf_cmdu_personal(j)) {
-        enf_job_done(j, WARD_EACCES, NULL,
-                     "DENIED: full wipe is not allowed on a personally owned device");
+        enf_job_done(j, WARD_EDENIED, NULL,
+                     "full wipe is not allowed on a personally owned device");
         return 0;
     }
     if (!method || (strcmp(method, "crypto_erase") != 0 && strcmp(method, "overwrite") != 0)) {

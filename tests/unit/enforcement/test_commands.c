@@ -1080,8 +1080,8 @@ WT_TEST(script_personal_denied)
             "personal");
     th_start(&t);
     WT_EQ_INT(t.done_calls, 1);
-    WT_EQ_ERR(t.rc, WARD_EACCES);
-    WT_EQ_STR(t.error, "DENIED: scripts are not allowed on a personally owned device");
+    WT_EQ_ERR(t.rc, WARD_EDENIED);
+    WT_EQ_STR(t.error, "scripts are not allowed on a personally owned device");
     WT_ASSERT(t.output == NULL);
     snprintf(path, sizeof(path), "%s/script", t.workdir);
     WT_ASSERT(stat(path, &st) != 0);
@@ -1193,8 +1193,8 @@ WT_TEST(wipe_personal_denied)
     th_init(&t, "full_wipe", "{}", "personal");
     th_start(&t);
     WT_EQ_INT(t.await_calls, 0);
-    WT_EQ_ERR(t.rc, WARD_EACCES);
-    WT_EQ_STR(t.error, "DENIED: full wipe is not allowed on a personally owned device");
+    WT_EQ_ERR(t.rc, WARD_EDENIED);
+    WT_EQ_STR(t.error, "full wipe is not allowed on a personally owned device");
     th_release(&t);
 }
 
@@ -1304,7 +1304,7 @@ WT_TEST(wipe_resume_states)
 
     th_init(&t, "full_wipe", "{}", "personal");
     th_resume(&t, ENF_PHASE_ACKED, "{\"method\": \"crypto_erase\", \"device\": \"/dev/vda3\"}");
-    WT_EQ_ERR(t.rc, WARD_EACCES);
+    WT_EQ_ERR(t.rc, WARD_EDENIED);
     th_release(&t);
 }
 
