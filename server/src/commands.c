@@ -513,6 +513,44 @@ int srv_command_check(struct srv_app *app, const char *type, const json_t *param
     return rc != 0 ? rc : check_files_stored(app, params, msg, msglen);
 }
 
+/* The service's own record of what the device accepts (its enrollment token's ownership
+ * and grants, docs/commands.md "Who may do what"): a command the device would refuse as
+ * `denied` is refused at once instead. The device still decides by its own record. */
+static int authority_refusal(const char *type, const char *ownership, const char *grants, char *msg,
+                             size_t msglen)
+{
+    static const struct {
+        const char *type, *grant;
+        int corporate_only;
+    } needs[] = {
+        {"run_script", "scripts", 1},
+        {"full_wipe", "full_wipe", 1},
+        {"package", "packages", 0},
+        {"os_update", "packages", 0},
+    };
+    for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++) {
+        size_t gl = strlen(needs[i].grant);
+        const char *g = grants ? grants : "";
+        int granted = 0;
+        if (strcmp(type, needs[i].type) != 0)
+            continue;
+        if (needs[i].corporate_only && ownership && strcmp(ownership, "personal") == 0) {
+            snprintf(msg, msglen, "the device is personally owned: it never accepts %s", type);
+            return WARD_EDENIED;
+        }
+        for (const char *p = g; *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : p + strlen(p))
+            if (strncmp(p, needs[i].grant, gl) == 0 && (p[gl] == ',' || p[gl] == '\0'))
+                granted = 1;
+        if (!granted) {
+            snprintf(msg, msglen,
+                     "the device was not granted '%s' at enrollment: it would refuse %s",
+                     needs[i].grant, type);
+            return WARD_EDENIED;
+        }
+    }
+    return 0;
+}
+
 static int send_command(struct srv_app *app, const char *device_id, const char *type,
                         json_t *params, long ttl, const char *fixed_id, const json_t *authorization,
                         int64_t not_after, json_t **out, char *msg, size_t msglen)
@@ -556,7 +594,7 @@ static int send_command(struct srv_app *app, const char *device_id, const char *
     in_tx = 1;
     rc = ward_store_prepare(app->store,
                             "UPDATE devices SET next_seq = next_seq + 1 WHERE device_id = ?1"
-                            " AND revoked_at IS NULL RETURNING next_seq - 1",
+                            " AND revoked_at IS NULL RETURNING next_seq - 1, ownership, grants",
                             &st);
     if (rc != 0)
         goto out;
@@ -564,7 +602,10 @@ static int send_command(struct srv_app *app, const char *device_id, const char *
     rc = ward_store_step(app->store, st);
     if (rc == WARD_STORE_ROW) {
         seq = sqlite3_column_int64(st, 0);
-        rc = ward_store_step(app->store, st);
+        rc = authority_refusal(type, (const char *)sqlite3_column_text(st, 1),
+                               (const char *)sqlite3_column_text(st, 2), msg, msglen);
+        if (rc == 0)
+            rc = ward_store_step(app->store, st);
     } else if (rc == 0) {
         rc = WARD_ENOENT; /* no such device, or revoked */
     }

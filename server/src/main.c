@@ -928,7 +928,8 @@ out:
 static int report_send(struct cli *c, int r, const char *id, const char *type, json_t *out,
                        const json_t *added, const char *msg)
 {
-    if (r == WARD_EINVAL || r == WARD_EPARSE || r == WARD_EEXIST || r == WARD_EEXPIRED) {
+    if (r == WARD_EINVAL || r == WARD_EPARSE || r == WARD_EEXIST || r == WARD_EEXPIRED ||
+        r == WARD_EDENIED) {
         fprintf(stderr, "ward-server command send: %s\n", msg[0] ? msg : ward_strerror(r));
         return EXIT_FAIL;
     }

@@ -106,6 +106,9 @@ def case_personal_device_refuses(tmp):
     s = Server(tmp).start()
     a, dev = enrolled(tmp, s, ("--ownership", "personal", "--allow", "packages"))
     try:
+        # By its own record the service refuses to queue what the device would refuse.
+        r = s.cli("command", "send", dev, "full-wipe", rc=1)
+        check("personally owned: it never accepts full_wipe" in r.stderr, r.stderr)
         # The service's record says corporate with every grant: the device does not care.
         s.sql("UPDATE devices SET ownership = 'corporate', grants ="
               " 'full_wipe,scripts,packages' WHERE device_id = ?", (dev,))
@@ -127,11 +130,24 @@ def case_personal_device_refuses(tmp):
 
 
 def case_grant_not_given(tmp):
-    """A corporate device enrolled with --allow packages refuses scripts and full wipe."""
+    """A corporate device enrolled with --allow packages refuses scripts and full wipe. The
+    service refuses to queue them by its own record; with that record changed to grant
+    everything, the device still refuses by its own."""
     s = Server(tmp).start()
     a, dev = enrolled(tmp, s, ("--allow", "packages"))
     try:
         p, ran = marker_script(tmp, "narrow")
+        seq = s.sql("SELECT next_seq FROM devices WHERE device_id = ?", (dev,))[0][0]
+        r = s.cli("command", "send", dev, "script", p, rc=1)
+        check("was not granted 'scripts' at enrollment: it would refuse run_script" in r.stderr,
+              r.stderr)
+        r = s.cli("command", "send", dev, "full-wipe", rc=1)
+        check("not granted 'full_wipe'" in r.stderr, r.stderr)
+        check(s.commands(dev) == [], s.commands(dev))
+        check(s.sql("SELECT next_seq FROM devices WHERE device_id = ?", (dev,))[0][0] == seq,
+              "a refused send used up a sequence number")
+        s.sql("UPDATE devices SET grants = 'full_wipe,scripts,packages' WHERE device_id = ?",
+              (dev,))
         cid = s.cli_json("command", "send", dev, "script", p)["command_id"]
         denied(s, cid, "not granted 'scripts'")
         wipe = s.cli_json("command", "send", dev, "full-wipe")["command_id"]
