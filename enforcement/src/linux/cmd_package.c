@@ -589,8 +589,9 @@ static void track_artifacts(struct pkg_job *pj, const json_t *changes, json_t *o
                 json_array_append_new(added, json_string(name));
             json_decref(detail);
         } else if (pj->op == OP_REMOVE && now == 0) {
-            if (enf_job_artifact_remove(j, "package", name) == 0 &&
-                enf_job_artifact_has(j, "package", name) == 0)
+            /* only what was managed is listed as no longer managed */
+            if (enf_job_artifact_has(j, "package", name) == 1 &&
+                enf_job_artifact_remove(j, "package", name) == 0)
                 json_array_append_new(forgotten, json_string(name));
         }
     }
@@ -659,10 +660,15 @@ static void finish_after(uv_work_t *w, int status)
                 return;
             }
             WARD_INFO("os_update %s: updated; rebooting once the service acknowledges", j->id);
-            rc = enf_job_await_ack(j, out, saved);
-            json_decref(saved);
-            if (rc != 0)
+            rc = enf_job_await_ack(j, out, saved); /* out is the host's now */
+            if (rc != 0) {
+                /* no reboot then; the result still tells what the update changed */
+                json_t *report = json_deep_copy(json_object_get(saved, "output"));
                 WARD_LOG_WARN_ERR(rc, "os_update %s: cannot record the pending reboot", j->id);
+                enf_job_done(j, rc, report,
+                             "updated, but the pending reboot could not be recorded");
+            }
+            json_decref(saved);
             return;
         }
     }
