@@ -165,6 +165,7 @@ def case_offline_key_flow(tmp):
     tampered request and a second send are refused by the service."""
     s = Server(tmp).start()
     key, fp = offline_key(tmp, s)
+    a = None
     try:
         pem = subprocess.run([OPENSSL, "pkey", "-in", key, "-passin", "pass:" + PASS, "-pubout"],
                              capture_output=True, text=True)
@@ -227,6 +228,8 @@ def case_offline_key_flow(tmp):
         check("queued already" in r.stderr, r.stderr)
         check("FINGERPRINT" in s.cli("offline-key", "list").stdout, "offline-key list")
     finally:
+        if a:
+            a.stop(signal.SIGKILL)  # a running agent outlived every run of this case
         s.stop()
 
 
