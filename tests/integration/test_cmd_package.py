@@ -44,30 +44,31 @@ def kind_test():
 class ChrootAgent(Agent):
     """The agent with its files in TREE/agent, run as /ward inside the chroot."""
 
-    def __init__(self, tree):
-        super().__init__(tree, name="agent", config=FAST)
+    def __init__(self, tree, name="agent"):
+        super().__init__(tree, name=name, config=FAST)
         self.tree = tree
+        self.name = name
 
     def argv(self, *args):
-        return ["chroot", self.tree, "/ward", "--config", "/agent/agent.json", "--state-dir",
-                "/agent/state"] + list(args)
+        return ["chroot", self.tree, "/ward", "--config", "/%s/agent.json" % self.name,
+                "--state-dir", "/%s/state" % self.name] + list(args)
 
 
-def build_deb(tmp):
-    """ward-test-pkg 1.0: depends on hello, ships a file, its postinst leaves a mark."""
-    root = os.path.join(tmp, "debroot")
+def build_deb(tmp, name="ward-test-pkg"):
+    """NAME 1.0: depends on hello, ships a file, its postinst leaves a mark."""
+    root = os.path.join(tmp, "debroot-" + name)
     os.makedirs(os.path.join(root, "DEBIAN"))
-    os.makedirs(os.path.join(root, "usr/share/ward-test"))
+    os.makedirs(os.path.join(root, "usr/share", name))
     with open(os.path.join(root, "DEBIAN/control"), "w") as f:
-        f.write("Package: ward-test-pkg\nVersion: 1.0\nArchitecture: all\n"
+        f.write("Package: %s\nVersion: 1.0\nArchitecture: all\n" % name +
                 "Maintainer: Ward tests <tests@example.invalid>\nDepends: hello\n"
                 "Description: Ward's package command test\n")
     with open(os.path.join(root, "DEBIAN/postinst"), "w") as f:
-        f.write("#!/bin/sh\nset -e\necho postinst-ran > /var/tmp/ward-test-postinst\n")
+        f.write("#!/bin/sh\nset -e\necho postinst-ran > /var/tmp/%s-postinst\n" % name)
     os.chmod(os.path.join(root, "DEBIAN/postinst"), 0o755)
-    with open(os.path.join(root, "usr/share/ward-test/hello"), "w") as f:
-        f.write("hello from ward-test-pkg\n")
-    deb = os.path.join(tmp, "ward-test-pkg_1.0_all.deb")
+    with open(os.path.join(root, "usr/share", name, "hello"), "w") as f:
+        f.write("hello from %s\n" % name)
+    deb = os.path.join(tmp, "%s_1.0_all.deb" % name)
     subprocess.run(["dpkg-deb", "--root-owner-group", "--build", root, deb], check=True,
                    capture_output=True)
     return deb
@@ -154,7 +155,7 @@ def apt_commands(tmp, tree):
         check(out["package"] == "ward-test-pkg" and out["managed_added"] == ["ward-test-pkg"],
               out)
         check(changed(out, "hello") and changed(out, "ward-test-pkg"), out["changes"])
-        check(open(os.path.join(tree, "var/tmp/ward-test-postinst")).read() == "postinst-ran\n",
+        check(open(os.path.join(tree, "var/tmp/ward-test-pkg-postinst")).read() == "postinst-ran\n",
               "the postinst did not run")
 
         # upgrade of an installed package: nothing newer, nothing changes
@@ -200,11 +201,58 @@ def apt_commands(tmp, tree):
         check(not dpkg(tree, "ward-test-pkg").startswith("install ok installed"),
               dpkg(tree, "ward-test-pkg"))
         check(dpkg(tree, "hello").startswith("install ok installed"), dpkg(tree, "hello"))
-        print("ok: install, remove, failure, package file, upgrade, security update and "
-              "selective wipe through apt-get in the chroot")
+        a.stop(signal.SIGKILL)
+        personal(tmp, tree, s, dpkg)
+        print("ok: install, remove, failure, package file, upgrade, security update, "
+              "selective wipe and a personal device's removals through apt-get in the chroot")
     finally:
         a.stop(signal.SIGKILL)
         s.stop()
+
+
+def personal(tmp, tree, s, dpkg):
+    """On a personally owned device Ward removes what it installed, but never a package of
+    the user's that apt-get would take along because it depends on Ward's."""
+    def chroot(*argv):
+        p = subprocess.run(["chroot", tree] + list(argv), capture_output=True, text=True,
+                           timeout=600, env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+        check(p.returncode == 0, "%s: %s" % (argv, p.stderr))
+
+    chroot("/usr/bin/apt-get", "-y", "-q", "remove", "hello")  # the user's own doing
+    b = ChrootAgent(tree, name="byod")
+    b.enroll(s.token("--ownership", "personal", "--allow", "packages"))
+    dev = b.status()["device_id"]
+    b.start()
+    try:
+        wait_until(lambda: b.meta("last_checkin"), 20, what="the personal device's check-in")
+
+        def send(*args):
+            return final(s, s.cli_json("command", "send", dev, *args)["command_id"], timeout=900)
+
+        c = send("package", "install", "hello")
+        check(c["status"] == "succeeded" and c["result"]["output"]["managed_added"] == ["hello"],
+              c["result"])
+        # the user installs a package of their own that needs hello
+        deb = build_deb(tmp, "user-tool")
+        shutil.copy(deb, os.path.join(tree, "user-tool.deb"))
+        chroot("/usr/bin/dpkg", "-i", "/user-tool.deb")
+        c = send("package", "remove", "hello")
+        check(c["status"] == "denied", c)
+        check("also take 1 package the organisation did not install (user-tool)" in
+              c["result"]["error"], c["result"]["error"])
+        check([st["step"] for st in c["result"]["output"]["steps"]] == ["simulate"],
+              c["result"]["output"]["steps"])
+        check(dpkg(tree, "hello").startswith("install ok installed"), dpkg(tree, "hello"))
+        check(dpkg(tree, "user-tool").startswith("install ok installed"), dpkg(tree, "user-tool"))
+        # once the user's package is gone, Ward's may go
+        chroot("/usr/bin/dpkg", "-r", "user-tool")
+        c = send("package", "remove", "hello")
+        check(c["status"] == "succeeded", c["result"])
+        check([st["step"] for st in c["result"]["output"]["steps"]] == ["simulate", "remove"],
+              c["result"]["output"]["steps"])
+        check(c["result"]["output"]["managed_removed"] == ["hello"], c["result"]["output"])
+    finally:
+        b.stop(signal.SIGKILL)
 
 
 def case_apt_commands(tmp):

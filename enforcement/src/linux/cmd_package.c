@@ -19,7 +19,9 @@
  * were not installed before it are registered, never their dependencies and never a
  * package the user had already installed, so selective_wipe removes what the organisation
  * added and nothing of the user's. A personally owned device refuses (`denied`) to remove
- * a package that is not such an artifact.
+ * a package that is not such an artifact, and checks apt-get's plan first (apt-get -s):
+ * apt-get also removes the packages that depend on a removed one, and a user's own package
+ * must not go with Ward's.
  *
  * Runs only on the live root "/": under another root apt-get would run this host's
  * maintainer scripts against the wrong tree, as the package setting kind explains.
@@ -63,8 +65,9 @@
 #define OUT_TAIL 8192u
 #define UPDATE_TIMEOUT_MS (900u * 1000u)
 #define ACTION_TIMEOUT_MS (4u * 3600u * 1000u)
-#define KILL_GRACE_MS 30000u /* dpkg in the middle of an unpack gets time to stop */
-#define STEP_ARGS 24         /* fixed arguments of one step, besides the names */
+#define KILL_GRACE_MS 30000u          /* dpkg in the middle of an unpack gets time to stop */
+#define STEP_ARGS 24                  /* fixed arguments of one step, besides the names */
+#define PLAN_MAX (4u * 1024u * 1024u) /* apt-get -s output read whole, never cut */
 
 enum pk_op { OP_INSTALL, OP_REMOVE, OP_UPGRADE, OP_OS_UPDATE };
 
@@ -74,12 +77,13 @@ enum pk_step {
     ST_DEB_FIELD, /* dpkg-deb --field FILE Package */
     ST_CONFIGURE, /* dpkg --configure -a */
     ST_UPDATE,    /* apt-get update */
+    ST_SIMULATE,  /* apt-get -s remove: what a removal on a personal device would take */
     ST_ACTION,    /* apt-get install/remove/upgrade */
     ST_FINISH,    /* work thread */
 };
 
-static const char *const step_names[] = {"download", "prepare", "deb-field", "configure",
-                                         "update",   "action",  "finish"};
+static const char *const step_names[] = {"download", "prepare",  "deb-field", "configure",
+                                         "update",   "simulate", "action",    "finish"};
 
 struct pkg_job {
     uv_work_t work;
@@ -196,6 +200,41 @@ static void fail(struct pkg_job *pj, int rc, const char *fmt, ...)
 static void run_next(struct pkg_job *pj);
 static void queue_finish(struct pkg_job *pj);
 
+/* A personal device: the removal may take only what Ward installed. apt-get removes the
+ * packages that depend on a removed one too, so its plan is checked first. */
+static void check_plan(struct pkg_job *pj, const struct plat_proc_result *r)
+{
+    struct ward_buf extra;
+    json_t *plan = NULL;
+    size_t i, n = 0;
+    const json_t *name;
+
+    if (r->out_dropped > 0) {
+        fail(pj, WARD_EDENIED,
+             "the removal plan is too long to check on a personally owned device");
+        return;
+    }
+    if (enf_apt_removals(r->out, r->out_len, &plan) != 0) {
+        fail(pj, WARD_ENOMEM, "out of memory reading the removal plan");
+        return;
+    }
+    ward_buf_init(&extra, 4096);
+    json_array_foreach(plan, i, name)
+    {
+        if (enf_job_artifact_has(pj->j, "package", json_string_value(name)) == 1)
+            continue;
+        if (n++ < 8)
+            ward_buf_appendf(&extra, "%s%s", n > 1 ? ", " : "", json_string_value(name));
+    }
+    if (n > 0)
+        fail(pj, WARD_EDENIED,
+             "the removal would also take %zu package%s the organisation did not install (%s%s): "
+             "refused on a personally owned device",
+             n, n == 1 ? "" : "s", extra.data ? extra.data : "", n > 8 ? ", ..." : "");
+    ward_buf_release(&extra);
+    json_decref(plan);
+}
+
 static const char *step_label(const struct pkg_job *pj)
 {
     if (pj->step != ST_ACTION)
@@ -242,6 +281,8 @@ static void proc_done(struct plat_proc *proc, struct plat_proc_result *r, void *
         else
             fail(pj, WARD_EIO, "%s failed (exit %lld): %s", step_label(pj),
                  (long long)r->exit_status, line[0] ? line : "no message");
+    } else if (pj->step == ST_SIMULATE) {
+        check_plan(pj, r);
     } else if (pj->step == ST_DEB_FIELD) {
         size_t n = r->out_len;
         while (n > 0 && (r->out[n - 1] == '\n' || r->out[n - 1] == ' '))
@@ -285,7 +326,7 @@ static int build_argv(struct pkg_job *pj)
         return 0;
     }
     a[n++] = APT_GET;
-    a[n++] = "-y";
+    a[n++] = pj->step == ST_SIMULATE ? "-s" : "-y";
     a[n++] = "-q";
     a[n++] = "-o";
     a[n++] = "DPkg::Lock::Timeout=120";
@@ -341,6 +382,8 @@ static int step_wanted(const struct pkg_job *pj)
         return pj->needs_configure;
     case ST_UPDATE:
         return pj->op != OP_REMOVE;
+    case ST_SIMULATE:
+        return pj->op == OP_REMOVE && enf_cmdu_personal(pj->j);
     case ST_ACTION:
         return 1;
     default:
@@ -376,6 +419,10 @@ static void run_next(struct pkg_job *pj)
     o.cwd = pj->j->workdir;
     o.stdout_max = o.stderr_max = OUT_HEAD;
     o.stdout_tail = o.stderr_tail = OUT_TAIL;
+    if (pj->step == ST_SIMULATE) {
+        o.stdout_max = PLAN_MAX; /* the whole plan, or a refusal: never a guess */
+        o.stdout_tail = 0;
+    }
     o.timeout_ms = pj->step == ST_ACTION ? ACTION_TIMEOUT_MS : UPDATE_TIMEOUT_MS;
     o.kill_grace_ms = KILL_GRACE_MS;
     pj->step_started = uv_hrtime();
@@ -966,7 +1013,9 @@ const struct enf_cmd enf_cmd_package = {
                "dependencies included. The named packages that were not installed before "
                "become managed artifacts (`managed_added`; selective_wipe removes them), a "
                "removed one leaves the table (`managed_removed`). On a personally owned "
-               "device `remove` is refused (`denied`) for a package Ward did not install. "
+               "device `remove` is refused (`denied`) for a package Ward did not install, and "
+               "also when apt-get's plan (`apt-get -s remove`, the `simulate` step) would take "
+               "along a package Ward did not install (one that depends on it). "
                "Live system (root /) with apt and dpkg only; rpm-based systems are not "
                "supported yet (WARD_ENOTSUP).",
     .flags = ENF_CMD_LONG_RUNNING,

@@ -88,6 +88,10 @@ int enf_dpkg_installed(const char *data, size_t len, struct enf_dpkg_pkg **out, 
  * Sorted by name and architecture. */
 int enf_dpkg_diff(const char *before, size_t blen, const char *after, size_t alen, json_t **out);
 
+/* The packages an `apt-get -s remove` plan removes ("Remv NAME [VERSION]" lines), names
+ * without ":arch", as a new array. */
+int enf_apt_removals(const char *out, size_t len, json_t **names);
+
 /* ---- apt sources (pkgdb.c) ---- */
 
 /* The "deb" lines of a one-line-style sources.list whose suite is a security suite

@@ -304,3 +304,29 @@ int enf_apt_security_sources(const char *data, size_t len, struct ward_buf *out,
     ward_buf_release(&st);
     return rc;
 }
+
+int enf_apt_removals(const char *out, size_t len, json_t **names)
+{
+    size_t pos = 0;
+    struct enf_line l, w;
+    json_t *list = json_array();
+
+    *names = NULL;
+    if (!list)
+        return WARD_ENOMEM;
+    while (enf_text_next(out, len, &pos, &l)) {
+        size_t i = 0;
+        const char *colon;
+        if (l.len < 5 || memcmp(l.p, "Remv ", 5) != 0 || !word(l, &i, &w) || !word(l, &i, &w))
+            continue;
+        /* "hello" or "libfoo:i386": the artifacts table names packages without the arch */
+        colon = memchr(w.p, ':', w.len);
+        if (json_array_append_new(list, json_stringn(w.p, colon ? (size_t)(colon - w.p) : w.len)) !=
+            0) {
+            json_decref(list);
+            return WARD_ENOMEM;
+        }
+    }
+    *names = list;
+    return 0;
+}

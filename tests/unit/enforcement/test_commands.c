@@ -1683,3 +1683,26 @@ WT_TEST(apt_security_sources)
     WT_EQ_INT((int)out.len, 0);
     ward_buf_release(&out);
 }
+
+WT_TEST(apt_removal_plan)
+{
+    const char *plan = "NOTE: This is only a simulation!\n"
+                       "Reading package lists...\n"
+                       "The following packages will be REMOVED:\n"
+                       "  hello user-tool\n"
+                       "Remv user-tool [1.0]\n"
+                       "Remv hello [2.10-3]\n"
+                       "Remv libfoo:i386 [1.0]\n"
+                       "Remv\n"
+                       "Inst nothing [1]\n";
+    json_t *names;
+    char *text;
+    WT_OK(enf_apt_removals(plan, strlen(plan), &names));
+    text = json_dumps(names, JSON_COMPACT);
+    WT_EQ_STR(text, "[\"user-tool\",\"hello\",\"libfoo\"]");
+    free(text);
+    json_decref(names);
+    WT_OK(enf_apt_removals("", 0, &names));
+    WT_EQ_INT((int)json_array_size(names), 0);
+    json_decref(names);
+}
