@@ -40,6 +40,9 @@ def free_port():
     return port
 
 
+LIVE = []  # every Proc started in this run
+
+
 class Proc:
     """A child process whose stdout and stderr lines are collected by reader threads."""
 
@@ -48,6 +51,7 @@ class Proc:
         self.lines = []
         self.times = []  # time.monotonic() when each line arrived
         self.cv = threading.Condition()
+        LIVE.append(self)  # main() kills what a case left running
         self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, env=env)
         self.threads = [threading.Thread(target=self._read, args=(f,), daemon=True)
@@ -658,6 +662,12 @@ def main(cases):
         cases[name](tmp)
         ok = True
     finally:
+        # an agent or server a case forgot (or a failure skipped) must not outlive it
+        for proc in LIVE:
+            if getattr(proc, "p", None) and proc.p.poll() is None:
+                print("killing %s left running by %s" % (proc.argv[0], name), file=sys.stderr)
+                proc.p.kill()
+                proc.p.wait(5)
         if keep or not ok:
             print("scratch dir kept: " + tmp, file=sys.stderr)
         else:
