@@ -78,23 +78,12 @@ def changed(out, name):
     return [c for c in out["changes"] if c["name"] == name]
 
 
-def mount_tree(tmp, cache):
-    tree = os.path.join(tmp, "tree")
-    upper, work = os.path.join(tmp, "upper"), os.path.join(tmp, "work")
-    for d in (tree, upper, work):
-        os.makedirs(d, exist_ok=True)
-    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
-    p = subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
-                        "lowerdir=%s,upperdir=%s,workdir=%s" % (cache, upper, work), tree],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        return None, "overlay mount failed: " + p.stderr.strip()
-    subprocess.run(["mount", "-t", "proc", "proc", os.path.join(tree, "proc")], check=True)
-    shutil.copyfile("/etc/resolv.conf", os.path.join(tree, "etc/resolv.conf"))
-    shutil.copy(os.environ["WARD_BIN"], os.path.join(tree, "ward"))
-    with open(os.path.join(tree, "etc/apt/sources.list.d/security.sources"), "w") as f:
-        f.write(SECURITY_SOURCES)
-    return tree, None
+def mount_tree(tmp):
+    tree, why = kind_test().mount_tree(tmp, os.environ["WARD_BIN"])
+    if tree:
+        with open(os.path.join(tree, "etc/apt/sources.list.d/security.sources"), "w") as f:
+            f.write(SECURITY_SOURCES)
+    return tree, why
 
 
 def apt_commands(tmp, tree):
@@ -257,8 +246,7 @@ def personal(tmp, tree, s, dpkg):
 
 def case_apt_commands(tmp):
     if len(sys.argv) > 2 and sys.argv[2] == "inner":
-        kt = kind_test()
-        tree, why = mount_tree(tmp, kt.CACHE)
+        tree, why = mount_tree(tmp)
         if not tree:
             print("SKIP:", why)
             return

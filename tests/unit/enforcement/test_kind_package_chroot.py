@@ -79,7 +79,10 @@ def dpkg_status(tree, name):
     return p.stdout if p.returncode == 0 else "unknown"
 
 
-def inner(tmp):
+def mount_tree(tmp, ward):
+    """The cached tree on an overlay under tmp/tree, with /proc, the host's resolv.conf and
+    the ward binary at /ward; changes land in tmp/upper. Call inside a private mount
+    namespace. Returns (tree, None), or (None, why) when overlayfs refuses."""
     tree = os.path.join(tmp, "tree")
     upper, work = os.path.join(tmp, "upper"), os.path.join(tmp, "work")
     for d in (tree, upper, work):
@@ -89,11 +92,18 @@ def inner(tmp):
                         "lowerdir=%s,upperdir=%s,workdir=%s" % (CACHE, upper, work), tree],
                        capture_output=True, text=True)
     if p.returncode != 0:
-        print("SKIP: overlay mount failed:", p.stderr.strip())
-        return 0
+        return None, "overlay mount failed: " + p.stderr.strip()
     subprocess.run(["mount", "-t", "proc", "proc", os.path.join(tree, "proc")], check=True)
     shutil.copyfile("/etc/resolv.conf", os.path.join(tree, "etc/resolv.conf"))
-    shutil.copy(WARD, os.path.join(tree, "ward"))
+    shutil.copy(ward, os.path.join(tree, "ward"))
+    return tree, None
+
+
+def inner(tmp):
+    tree, why = mount_tree(tmp, WARD)
+    if not tree:
+        print("SKIP:", why)
+        return 0
     for name, doc in (("present.json", DOC_PRESENT), ("absent.json", DOC_ABSENT)):
         with open(os.path.join(tree, name), "w") as f:
             json.dump(doc, f)
