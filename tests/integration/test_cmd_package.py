@@ -193,7 +193,8 @@ def apt_commands(tmp, tree):
         a.stop(signal.SIGKILL)
         personal(tmp, tree, s, dpkg)
         print("ok: install, remove, failure, package file, upgrade, security update, "
-              "selective wipe and a personal device's removals through apt-get in the chroot")
+              "selective wipe and a personal device's removals (and a wipe that refuses to take a "
+              "user's package) through apt-get in the chroot")
     finally:
         a.stop(signal.SIGKILL)
         s.stop()
@@ -233,6 +234,18 @@ def personal(tmp, tree, s, dpkg):
               c["result"]["output"]["steps"])
         check(dpkg(tree, "hello").startswith("install ok installed"), dpkg(tree, "hello"))
         check(dpkg(tree, "user-tool").startswith("install ok installed"), dpkg(tree, "user-tool"))
+        # nor does a selective wipe take it: hello stays, the device stays enrolled
+        c = send("selective-wipe")
+        check(c["status"] == "failed" and "could not be removed" in c["result"]["error"], c)
+        items = {(x["kind"], x["name"]): x for x in
+                 json.loads(c["result"]["output"]["receipt"])["removed"]}
+        hello = items.get(("package", "hello"), {})
+        check(hello.get("result") == "failed" and
+              "would also take 1 package Ward did not install (user-tool)" in hello.get("error"),
+              items)
+        check(dpkg(tree, "hello").startswith("install ok installed"), dpkg(tree, "hello"))
+        check(dpkg(tree, "user-tool").startswith("install ok installed"), dpkg(tree, "user-tool"))
+        check(b.status().get("device_id") == dev, b.status())
         # once the user's package is gone, Ward's may go
         chroot("/usr/bin/dpkg", "-r", "user-tool")
         c = send("package", "remove", "hello")

@@ -8,7 +8,9 @@
  *   2. Every managed artifact (agent/artifacts.h) is removed off the loop thread: a file
  *      Ward created is unlinked (under the job's root, never following a path out of it);
  *      a package Ward installed is removed with the OS package manager (live system only,
- *      as the package setting kind); each removed one leaves the table.
+ *      as the package setting kind) unless the removal would take along a package that is
+ *      not itself an artifact (apt-get's plan is read first); each removed one leaves the
+ *      table.
  *   3. The receipt, {"format": "ward-selective-wipe-receipt-1", "command_id", "wiped_at",
  *      "removed": [{kind, name, result, error}]}, is signed with the device key; the result
  *      carries its exact text and the signature, and ward-server verifies it against the
@@ -69,7 +71,7 @@ static void retire_work(uv_work_t *w)
             if (rc != 0)
                 snprintf(err, sizeof(err), "%s", ward_strerror(rc));
         } else if (strcmp(kind, "package") == 0) {
-            rc = enf_os_package_remove(j->root, name, err, sizeof(err));
+            rc = enf_os_package_remove(j->root, name, r->artifacts, err, sizeof(err));
         } else {
             rc = WARD_ENOTSUP;
             snprintf(err, sizeof(err), "this agent cannot remove a '%s' artifact", kind);
@@ -209,6 +211,8 @@ const struct enf_cmd enf_cmd_selective_wipe = {
                "baseline stops being enforced and its `restore_on_removal` settings get their "
                "prior state back, every managed artifact (a file Ward created, a package it "
                "installed; certificates and network profiles when they exist) is removed, and "
+               "a package whose removal would take along one Ward did not install (apt-get's "
+               "plan is read first) is left in place and reported as failed, and "
                "the result carries a receipt listing each item, signed with the device key, "
                "which the service verifies and keeps (`ward-server device show`). When all of "
                "it was removed the device then unenrolls; when something could not be, the "

@@ -200,39 +200,57 @@ static void fail(struct pkg_job *pj, int rc, const char *fmt, ...)
 static void run_next(struct pkg_job *pj);
 static void queue_finish(struct pkg_job *pj);
 
+static int listed(const json_t *artifacts, const char *name);
+
+/* The packages in apt-get's removal plan (`apt-get -s remove` output) that are not Ward's:
+ * managed artifacts of job j, or (j NULL) package entries of artifacts. 0 with *n counted
+ * and the first eight named in list, WARD_ETOOBIG when the plan was cut (a refusal, never
+ * a guess), WARD_ENOMEM. */
+static int plan_foreign(const struct plat_proc_result *r, struct enf_cmd_job *j,
+                        const json_t *artifacts, size_t *n, struct ward_buf *list)
+{
+    json_t *plan = NULL;
+    const json_t *name;
+    size_t i;
+
+    *n = 0;
+    if (r->out_dropped > 0)
+        return WARD_ETOOBIG;
+    if (enf_apt_removals(r->out, r->out_len, &plan) != 0)
+        return WARD_ENOMEM;
+    json_array_foreach(plan, i, name)
+    {
+        const char *pkg = json_string_value(name);
+        if (j ? enf_job_artifact_has(j, "package", pkg) == 1 : listed(artifacts, pkg))
+            continue;
+        if ((*n)++ < 8)
+            ward_buf_appendf(list, "%s%s", *n > 1 ? ", " : "", json_string_value(name));
+    }
+    json_decref(plan);
+    return 0;
+}
+
 /* A personal device: the removal may take only what Ward installed. apt-get removes the
  * packages that depend on a removed one too, so its plan is checked first. */
 static void check_plan(struct pkg_job *pj, const struct plat_proc_result *r)
 {
     struct ward_buf extra;
-    json_t *plan = NULL;
-    size_t i, n = 0;
-    const json_t *name;
+    size_t n;
+    int rc;
 
-    if (r->out_dropped > 0) {
+    ward_buf_init(&extra, 4096);
+    rc = plan_foreign(r, pj->j, NULL, &n, &extra);
+    if (rc == WARD_ETOOBIG)
         fail(pj, WARD_EDENIED,
              "the removal plan is too long to check on a personally owned device");
-        return;
-    }
-    if (enf_apt_removals(r->out, r->out_len, &plan) != 0) {
-        fail(pj, WARD_ENOMEM, "out of memory reading the removal plan");
-        return;
-    }
-    ward_buf_init(&extra, 4096);
-    json_array_foreach(plan, i, name)
-    {
-        if (enf_job_artifact_has(pj->j, "package", json_string_value(name)) == 1)
-            continue;
-        if (n++ < 8)
-            ward_buf_appendf(&extra, "%s%s", n > 1 ? ", " : "", json_string_value(name));
-    }
-    if (n > 0)
+    else if (rc != 0)
+        fail(pj, rc, "out of memory reading the removal plan");
+    else if (n > 0)
         fail(pj, WARD_EDENIED,
              "the removal would also take %zu package%s the organisation did not install (%s%s): "
              "refused on a personally owned device",
              n, n == 1 ? "" : "s", extra.data ? extra.data : "", n > 8 ? ", ..." : "");
     ward_buf_release(&extra);
-    json_decref(plan);
 }
 
 static const char *step_label(const struct pkg_job *pj)
@@ -903,10 +921,26 @@ static int os_update_resume(struct enf_cmd_job *j, enum enf_cmd_phase phase)
 
 /* ---- selective_wipe's package removal (cmd_portable.h) ------------------------------------ */
 
-int enf_os_package_remove(const char *root, const char *name, char *err, size_t errlen)
+static int listed(const json_t *artifacts, const char *name)
+{
+    const json_t *a;
+    size_t i;
+    json_array_foreach(artifacts, i, a)
+    {
+        const char *kind = json_string_value(json_object_get(a, "kind"));
+        const char *n = json_string_value(json_object_get(a, "name"));
+        if (kind && n && strcmp(kind, "package") == 0 && strcmp(n, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* One apt-get run for the wipe: "-s" for the plan (read whole), "-y" for the removal. */
+static int wipe_apt(const char *mode, const char *name, struct plat_proc_result *r, char *err,
+                    size_t errlen)
 {
     const char *argv[] = {APT_GET,
-                          "-y",
+                          mode,
                           "-q",
                           "-o",
                           "DPkg::Lock::Timeout=120",
@@ -919,9 +953,42 @@ int enf_os_package_remove(const char *root, const char *name, char *err, size_t 
                           name,
                           NULL};
     struct plat_proc_opts o;
+    char line[240];
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    o.argv = argv;
+    o.env = apt_env;
+    o.timeout_ms = ACTION_TIMEOUT_MS;
+    o.kill_grace_ms = KILL_GRACE_MS;
+    o.stdout_max = strcmp(mode, "-s") == 0 ? PLAN_MAX : 4096;
+    o.stderr_max = 4096;
+    rc = plat_proc_run(&o, r);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot run %s: %s", APT_GET, ward_strerror(rc));
+        return rc;
+    }
+    if (r->timed_out || r->exit_status != 0 || r->term_signal != 0) {
+        enf_proc_last_line(r, line, sizeof(line));
+        snprintf(err, errlen, "apt-get %s remove %s: %s %lld: %s", mode, name,
+                 r->timed_out     ? "timed out,"
+                 : r->term_signal ? "signal"
+                                  : "exit",
+                 (long long)(r->term_signal ? r->term_signal : r->exit_status), line);
+        rc = r->timed_out ? WARD_ETIMEDOUT : WARD_EIO;
+        plat_proc_result_release(r);
+        return rc;
+    }
+    return 0;
+}
+
+int enf_os_package_remove(const char *root, const char *name, const json_t *artifacts, char *err,
+                          size_t errlen)
+{
     struct plat_proc_result r;
     struct enf_cmd_job probe = {.root = root, .cmd = &enf_cmd_package};
-    char line[240];
+    struct ward_buf extra;
+    size_t n = 0;
     int rc;
 
     rc = unsupported(&probe, err, errlen);
@@ -931,27 +998,32 @@ int enf_os_package_remove(const char *root, const char *name, char *err, size_t 
         snprintf(err, errlen, "\"%.64s\" is not a Debian package name", name);
         return WARD_EINVAL;
     }
-    memset(&o, 0, sizeof(o));
-    o.argv = argv;
-    o.env = apt_env;
-    o.timeout_ms = ACTION_TIMEOUT_MS;
-    o.kill_grace_ms = KILL_GRACE_MS;
-    o.stdout_max = o.stderr_max = 4096;
-    rc = plat_proc_run(&o, &r);
-    if (rc != 0) {
-        snprintf(err, errlen, "cannot run %s: %s", APT_GET, ward_strerror(rc));
+    /* "Nothing else": apt-get also removes what depends on the package, so its plan may
+     * take only what the wipe removes anyway. */
+    rc = wipe_apt("-s", name, &r, err, errlen);
+    if (rc != 0)
         return rc;
-    }
-    if (r.timed_out || r.exit_status != 0 || r.term_signal != 0) {
-        enf_proc_last_line(&r, line, sizeof(line));
-        snprintf(err, errlen, "apt-get remove %s: %s %lld: %s", name,
-                 r.timed_out     ? "timed out,"
-                 : r.term_signal ? "signal"
-                                 : "exit",
-                 (long long)(r.term_signal ? r.term_signal : r.exit_status), line);
-        rc = r.timed_out ? WARD_ETIMEDOUT : WARD_EIO;
-    }
+    ward_buf_init(&extra, 4096);
+    rc = plan_foreign(&r, NULL, artifacts, &n, &extra);
     plat_proc_result_release(&r);
+    if (rc == WARD_ETOOBIG)
+        snprintf(err, errlen, "apt-get's removal plan for %s is too long to check; not removed",
+                 name);
+    else if (rc != 0)
+        snprintf(err, errlen, "out of memory reading the removal plan");
+    else if (n > 0) {
+        rc = WARD_EDENIED;
+        snprintf(err, errlen,
+                 "removing %s would also take %zu package%s Ward did not install (%s%s); not "
+                 "removed",
+                 name, n, n == 1 ? "" : "s", extra.data ? extra.data : "", n > 8 ? ", ..." : "");
+    }
+    ward_buf_release(&extra);
+    if (rc != 0)
+        return rc;
+    rc = wipe_apt("-y", name, &r, err, errlen);
+    if (rc == 0)
+        plat_proc_result_release(&r);
     return rc;
 }
 
