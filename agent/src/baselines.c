@@ -17,6 +17,7 @@
 
 #include "agent/http.h"
 #include "agent/identity.h"
+#include "agent/session.h"
 #include "agent/state.h"
 #include "enforcement/baseline.h"
 #include "ward/alloc.h"
@@ -61,8 +62,8 @@ struct agent_baselines {
     void *news_ctx;
 
     int syncing;
-    struct agent_http *const *http;
-    char *url;
+    struct agent_session *sess; /* the daemon's, for this sync */
+    char *device;               /* whose sync it is (agent_session_serves) */
     agent_baselines_done_fn done;
     void *done_ctx;
     json_t *fetch;   /* [{id, version, sha256}] still to fetch */
@@ -485,8 +486,9 @@ static void finish(struct agent_baselines *b, int rc, const struct agent_http_re
     json_decref(b->removes);
     json_decref(b->uploads);
     b->fetch = b->removes = b->uploads = NULL;
-    ward_free(b->url);
-    b->url = NULL;
+    ward_free(b->device);
+    b->device = NULL;
+    b->sess = NULL;
     if (done)
         done(rc, r, ctx);
     if (b->retiring && !b->working && !b->closing)
@@ -636,9 +638,8 @@ static void on_fetch(struct agent_http_response *r, void *ctx)
 static void fetch_next(struct agent_baselines *b)
 {
     struct agent_http_request rq;
-    struct agent_http *http = *b->http;
     const json_t *want;
-    char url[URL_MAX];
+    char path[URL_MAX];
     int n, rc;
 
     if (b->next >= json_array_size(b->fetch)) {
@@ -650,22 +651,20 @@ static void fetch_next(struct agent_baselines *b)
         start_job(b);
         return;
     }
-    if (!http) {
-        finish(b, WARD_ECANCELED, NULL);
+    if (!agent_session_serves(b->sess, b->device)) {
+        finish(b, WARD_ECANCELED, NULL); /* torn down, or another identity since */
         return;
     }
     want = json_array_get(b->fetch, b->next);
-    n = snprintf(url, sizeof(url), "%s/api/v1/baselines/%s?version=%lld", b->url, sval(want, "id"),
+    n = snprintf(path, sizeof(path), "/api/v1/baselines/%s?version=%lld", sval(want, "id"),
                  (long long)json_integer_value(json_object_get(want, "version")));
-    if (n < 0 || (size_t)n >= sizeof(url)) {
+    if (n < 0 || (size_t)n >= sizeof(path)) {
         finish(b, WARD_ETOOBIG, NULL);
         return;
     }
     memset(&rq, 0, sizeof(rq));
-    rq.method = "GET";
-    rq.url = url;
     rq.max_response = ENF_DOC_MAX_BYTES;
-    rc = agent_http_request(http, &rq, on_fetch, b, &b->req);
+    rc = agent_session_get(b->sess, path, &rq, on_fetch, b, &b->req);
     if (rc != 0)
         finish(b, rc, NULL);
 }
@@ -855,35 +854,22 @@ static void on_upload(struct agent_http_response *r, void *ctx)
 
 static void upload_next(struct agent_baselines *b)
 {
-    struct agent_http_request rq;
-    struct agent_http *http = *b->http;
-    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
     const json_t *u;
-    char url[URL_MAX];
-    int n, rc;
+    const char *report;
+    int rc;
 
     if (b->next >= json_array_size(b->uploads)) {
         finish(b, 0, NULL);
         return;
     }
-    if (!http) {
+    if (!agent_session_serves(b->sess, b->device)) {
         finish(b, WARD_ECANCELED, NULL);
         return;
     }
     u = json_array_get(b->uploads, b->next);
-    n = snprintf(url, sizeof(url), "%s/api/v1/compliance", b->url);
-    if (n < 0 || (size_t)n >= sizeof(url)) {
-        finish(b, WARD_ETOOBIG, NULL);
-        return;
-    }
-    memset(&rq, 0, sizeof(rq));
-    rq.method = "POST";
-    rq.url = url;
-    rq.headers = hdrs;
-    rq.body = sval(u, "report");
-    rq.body_len = strlen(rq.body);
-    rq.gzip_body = rq.body_len > 1024;
-    rc = agent_http_request(http, &rq, on_upload, b, &b->req);
+    report = sval(u, "report");
+    rc = agent_session_post(b->sess, "/api/v1/compliance", report, strlen(report), 0, on_upload, b,
+                            &b->req);
     if (rc != 0)
         finish(b, rc, NULL);
 }
@@ -923,13 +909,15 @@ static void uploads_start(struct agent_baselines *b)
     upload_next(b);
 }
 
-int agent_baselines_sync(struct agent_baselines *b, struct agent_http *const *http,
-                         const char *server_url, const json_t *assigned,
-                         agent_baselines_done_fn done, void *ctx)
+int agent_baselines_sync(struct agent_baselines *b, struct agent_session *sess,
+                         const json_t *assigned, agent_baselines_done_fn done, void *ctx)
 {
+    const struct agent_identity *id = sess ? agent_session_identity(sess) : NULL;
     int rc;
-    if (!b || !http || !server_url || !done)
+    if (!b || !sess || !done)
         return WARD_EINVAL;
+    if (!id || !agent_session_ready(sess))
+        return WARD_ESTATE;
     if (b->syncing || b->working || b->closing)
         return WARD_EBUSY;
     if (b->retired || b->retiring)
@@ -938,10 +926,10 @@ int agent_baselines_sync(struct agent_baselines *b, struct agent_http *const *ht
         return WARD_EPROTO;
     if ((rc = load_held(b)) != 0)
         return rc;
-    b->url = ward_strdup(server_url);
-    if (!b->url)
+    b->device = ward_strdup(id->device_id);
+    if (!b->device)
         return WARD_ENOMEM;
-    b->http = http;
+    b->sess = sess;
     b->done = done;
     b->done_ctx = ctx;
     b->syncing = 1;
@@ -1164,11 +1152,17 @@ static void maybe_freed(struct agent_baselines *b)
     json_decref(b->fetch);
     json_decref(b->removes);
     json_decref(b->uploads);
-    ward_free(b->url);
+    ward_free(b->device);
     ward_free(b->root);
     ward_free(b);
     if (cb)
         cb(ctx);
+}
+
+void agent_baselines_detach(struct agent_baselines *b)
+{
+    if (b)
+        b->done = NULL;
 }
 
 void agent_baselines_close(struct agent_baselines *b, void (*cb)(void *ctx), void *ctx)

@@ -6,7 +6,8 @@
  * /wait stays open so the service can wake the device. Failures back off exponentially with full
  * jitter; an expired certificate or a 401/403 on an mTLS endpoint stops the engine in the persisted
  * needs_reenrollment state. Nothing here polls: with the service down the loop sleeps in
- * a timer.
+ * a timer. After the results the cycle syncs the assigned baselines and, when due, starts an
+ * inventory upload: both are the daemon's parts (agent/daemon.h), borrowed, never owned here.
  */
 #define WARD_LOG_TAG "checkin"
 
@@ -179,8 +180,8 @@ struct agent_checkin {
 
     enum phase phase;
     struct agent_http_req *op_req, *wait_req;
-    struct agent_invsync *inv;  /* inventory uploads (agent/invsync.h) */
-    struct agent_baselines *bl; /* assigned baselines (agent/baselines.h) */
+    struct agent_invsync *inv;  /* the daemon's inventory uploads (borrowed) */
+    struct agent_baselines *bl; /* the daemon's baselines (borrowed) */
     json_t *assigned;           /* the last check-in's "baselines", NULL when absent */
     int stopped;                /* not enrolled, needs re-enrollment, or unenrolled */
     unsigned fails, wait_fails;
@@ -441,8 +442,7 @@ static void inventory_step(struct agent_checkin *c)
     } else {
         c->phase = PH_INVENTORY;
     }
-    rc = agent_invsync_run(c->inv, kind, c->cfg->root, agent_session_http(c->sess),
-                           c->id->server_url, c->id->device_id, on_inventory_done, c);
+    rc = agent_invsync_run(c->inv, kind, c->cfg->root, c->sess, on_inventory_done, c);
     if (rc != 0 && rc != WARD_EBUSY)
         WARD_LOG_WARN_ERR(rc, "cannot start the inventory upload");
     if (rc != 0 && c->once)
@@ -476,8 +476,7 @@ static void baselines_step(struct agent_checkin *c)
     int rc;
     c->assigned = NULL;
     c->phase = PH_BASELINES;
-    rc = agent_baselines_sync(c->bl, agent_session_http(c->sess), c->id->server_url, assigned,
-                              on_baselines_done, c);
+    rc = agent_baselines_sync(c->bl, c->sess, assigned, on_baselines_done, c);
     json_decref(assigned);
     if (rc == WARD_ESTATE) {
         WARD_DEBUG("baselines retired by a selective wipe; not evaluated");
@@ -488,18 +487,9 @@ static void baselines_step(struct agent_checkin *c)
     }
 }
 
-/* The job runner's selective_wipe: the baselines stop for good and restore what they can. */
-static int on_jobs_retire(void *ctx, void (*cb)(int rc, json_t *removed, void *cbctx), void *cbctx)
+void agent_checkin_soon(struct agent_checkin *c)
 {
-    struct agent_checkin *c = ctx;
-    return agent_baselines_retire(c->bl, cb, cbctx);
-}
-
-/* A drift repair or a change in compliance: check in soon to report it. */
-static void on_baselines_news(void *ctx)
-{
-    struct agent_checkin *c = ctx;
-    if (c->stopped || c->closing || c->once)
+    if (!c || c->stopped || c->closing || c->once)
         return;
     if (c->phase == PH_IDLE)
         uv_timer_start(&c->timer, on_timer, 1000, 0);
@@ -867,13 +857,12 @@ static void on_wait_timer(uv_timer_t *t)
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agent_config *cfg,
-                      struct agent_session *sess, struct agent_jobs *jobs,
-                      struct agent_checkin **out)
+                      const struct agent_checkin_parts *p, struct agent_checkin **out)
 {
     struct agent_checkin *c;
     struct agent_jobs_listener l;
     *out = NULL;
-    if (!jobs || !sess)
+    if (!p || !p->jobs || !p->session || !p->baselines || !p->invsync)
         return WARD_EINVAL;
     c = ward_calloc(1, sizeof(*c));
     if (!c)
@@ -897,21 +886,14 @@ int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agen
     }
     c->wait_timer.data = c;
     c->open_handles = 2;
-    if (agent_baselines_new(loop, st, cfg->root, &c->bl) != 0) {
-        agent_checkin_close(c, NULL, NULL);
-        return WARD_ENOMEM;
-    }
-    if (agent_invsync_new(loop, st, &c->inv) != 0) {
-        agent_checkin_close(c, NULL, NULL);
-        return WARD_ENOMEM;
-    }
-    c->jobs = jobs;
-    c->sess = sess;
+    c->jobs = p->jobs;
+    c->sess = p->session;
+    c->bl = p->baselines;
+    c->inv = p->invsync;
     l.results = on_job_results;
     l.idle = on_jobs_idle;
-    l.retire = on_jobs_retire;
     l.ctx = c;
-    agent_jobs_set_listener(jobs, &l);
+    agent_jobs_set_listener(c->jobs, &l);
     *out = c;
     return 0;
 }
@@ -960,10 +942,7 @@ static int recover(struct agent_checkin *c)
 
 int agent_checkin_start(struct agent_checkin *c)
 {
-    int rc = agent_baselines_watch(c->bl, on_baselines_news, c); /* drift on held baselines */
-    if (rc != 0)
-        WARD_LOG_ERR(rc, "cannot watch the held baselines for drift");
-    rc = engine_prepare(c, 0);
+    int rc = engine_prepare(c, 0);
     if (rc == 0)
         rc = recover(c);
     if (rc == WARD_ESTATE || rc == WARD_EREVOKED)
@@ -1031,16 +1010,6 @@ static void on_closed(uv_handle_t *h)
     closed_one(h->data);
 }
 
-static void on_inv_closed(void *ctx)
-{
-    closed_one(ctx);
-}
-
-static void on_bl_closed(void *ctx)
-{
-    closed_one(ctx);
-}
-
 void agent_checkin_close(struct agent_checkin *c, agent_checkin_close_fn cb, void *ctx)
 {
     unsigned n;
@@ -1052,22 +1021,12 @@ void agent_checkin_close(struct agent_checkin *c, agent_checkin_close_fn cb, voi
     if (c->jobs)
         agent_jobs_set_listener(c->jobs, NULL);
     http_teardown(c);
+    /* A collection or an evaluation still running belongs to the daemon's subsystems; it
+     * goes on, but no longer reports here. */
+    agent_invsync_detach(c->inv);
+    agent_baselines_detach(c->bl);
     n = c->open_handles;
-    if (c->inv)
-        c->open_handles++; /* a running collection cannot be stopped: wait for it */
     uv_close((uv_handle_t *)&c->timer, on_closed);
     if (n > 1)
         uv_close((uv_handle_t *)&c->wait_timer, on_closed);
-    if (c->inv) {
-        struct agent_invsync *inv = c->inv;
-        c->inv = NULL;
-        agent_invsync_close(inv, on_inv_closed, c);
-    }
-    if (c->bl) {
-        /* drift watchers and a running evaluation finish first */
-        struct agent_baselines *bl = c->bl;
-        c->bl = NULL;
-        c->open_handles++;
-        agent_baselines_close(bl, on_bl_closed, c);
-    }
 }

@@ -389,9 +389,7 @@ static void print_inventory_upload(const char *last)
 static int cmd_checkin(struct cli *c, int argc, char **argv)
 {
     struct agent_state *st = NULL;
-    struct agent_checkin *ck = NULL;
-    struct agent_session *sess = NULL;
-    struct agent_jobs *jobs = NULL;
+    struct agent_parts parts;
     struct checkin_once once = {0};
     static const char *const allowed[] = {"--inventory", NULL};
     uv_loop_t loop;
@@ -421,26 +419,14 @@ static int cmd_checkin(struct cli *c, int argc, char **argv)
         fprintf(stderr, "ward checkin: cannot create the event loop\n");
         return EXIT_FAIL;
     }
-    rc = agent_session_new(&loop, st, &c->cfg, &sess);
+    /* The daemon's parts, for one cycle (no drift watchers: each run evaluates afresh). */
+    rc = agent_parts_open(&loop, st, &c->cfg, &parts);
     if (rc == 0) {
-        struct agent_jobs_opts jo = {.loop = &loop,
-                                     .st = st,
-                                     .root = c->cfg.root,
-                                     .state_dir = c->cfg.state_dir,
-                                     .session = sess};
-        rc = agent_jobs_new(&jo, &jobs);
-    }
-    if (rc == 0)
-        rc = agent_checkin_new(&loop, st, &c->cfg, sess, jobs, &ck);
-    if (rc == 0) {
-        rc = agent_checkin_once(ck, on_checkin_done, &once);
+        rc = agent_checkin_once(parts.checkin, on_checkin_done, &once);
         if (rc == 0)
             uv_run(&loop, UV_RUN_DEFAULT);
-        agent_checkin_close(ck, NULL, NULL);
     }
-    agent_jobs_close(jobs, NULL, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    agent_session_close(sess, NULL, NULL);
+    agent_parts_close(&parts, NULL, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
     if (rc == 0)

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <uv.h>
 
+#include "agent/baselines.h"
 #include "agent/checkin.h"
+#include "agent/invsync.h"
 #include "agent/jobs.h"
 #include "agent/session.h"
 #include "agent/state.h"
@@ -29,9 +31,7 @@ struct daemon {
     struct agent_config cfg;
     const struct agent_daemon_opts *opts;
     struct agent_state *state;
-    struct agent_session *session; /* the one session with the service */
-    struct agent_jobs *jobs;       /* the job runner (agent/jobs.h) */
-    struct agent_checkin *checkin;
+    struct agent_parts parts;
     int stopping;
 };
 
@@ -47,11 +47,103 @@ static void close_walk(uv_handle_t *h, void *arg)
         uv_close(h, on_handle_closed);
 }
 
+/* ---- the parts ------------------------------------------------------------------------------ */
+
+static void on_baselines_news(void *ctx)
+{
+    struct agent_parts *p = ctx;
+    agent_checkin_soon(p->checkin); /* NULL once closing */
+}
+
+static void part_closed(void *ctx)
+{
+    struct agent_parts *p = ctx;
+    void (*cb)(void *) = p->close_cb;
+    void *cbctx = p->close_ctx;
+    if (--p->closing > 0)
+        return;
+    /* Last: the session, whose client every other part used. */
+    agent_session_close(p->session, NULL, NULL);
+    memset(p, 0, sizeof(*p));
+    if (cb)
+        cb(cbctx);
+}
+
 static void on_jobs_closed(void *ctx)
 {
+    struct agent_parts *p = ctx;
+    /* The job runner used the baselines (retire): they go after it. */
+    struct agent_baselines *bl = p->baselines;
+    struct agent_invsync *inv = p->invsync;
+    p->baselines = NULL;
+    p->invsync = NULL;
+    p->closing = 1 + (bl != NULL) + (inv != NULL); /* each may finish before returning */
+    if (bl)
+        agent_baselines_close(bl, part_closed, p);
+    if (inv)
+        agent_invsync_close(inv, part_closed, p);
+    part_closed(p);
+}
+
+int agent_parts_open(uv_loop_t *loop, struct agent_state *st, const struct agent_config *cfg,
+                     struct agent_parts *p)
+{
+    int rc;
+    memset(p, 0, sizeof(*p));
+    rc = agent_session_new(loop, st, cfg, &p->session);
+    if (rc == 0)
+        rc = agent_baselines_new(loop, st, cfg->root, &p->baselines);
+    if (rc == 0)
+        rc = agent_invsync_new(loop, st, &p->invsync);
+    if (rc == 0) {
+        struct agent_jobs_opts jo = {.loop = loop,
+                                     .st = st,
+                                     .root = cfg->root,
+                                     .state_dir = cfg->state_dir,
+                                     .session = p->session,
+                                     .baselines = p->baselines};
+        rc = agent_jobs_new(&jo, &p->jobs);
+    }
+    if (rc == 0) {
+        struct agent_checkin_parts cp = {.session = p->session,
+                                         .jobs = p->jobs,
+                                         .baselines = p->baselines,
+                                         .invsync = p->invsync};
+        rc = agent_checkin_new(loop, st, cfg, &cp, &p->checkin);
+    }
+    return rc;
+}
+
+int agent_parts_watch(struct agent_parts *p)
+{
+    return agent_baselines_watch(p->baselines, on_baselines_news, p);
+}
+
+void agent_parts_close(struct agent_parts *p, void (*cb)(void *ctx), void *ctx)
+{
+    if (p->closing)
+        return;
+    p->closing = 1;
+    p->close_cb = cb;
+    p->close_ctx = ctx;
+    /* The check-in engine closes its own handles (and frees itself in their callbacks). */
+    agent_checkin_close(p->checkin, NULL, NULL);
+    p->checkin = NULL;
+    /* Running commands are asked to stop and report; the rest closes once they did. */
+    if (p->jobs) {
+        struct agent_jobs *js = p->jobs;
+        p->jobs = NULL;
+        agent_jobs_close(js, on_jobs_closed, p);
+    } else {
+        on_jobs_closed(p);
+    }
+}
+
+/* ---- the daemon ----------------------------------------------------------------------------- */
+
+static void on_parts_closed(void *ctx)
+{
     struct daemon *d = ctx;
-    agent_session_close(d->session, NULL, NULL);
-    d->session = NULL;
     uv_walk(&d->loop, close_walk, NULL);
 }
 
@@ -62,12 +154,7 @@ static void daemon_stop(struct daemon *d, const char *why)
     d->stopping = 1;
     WARD_INFO("stopping (%s)", why);
     plat_service_stopping();
-    /* The check-in engine closes its own handles (and frees itself in their callbacks). */
-    agent_checkin_close(d->checkin, NULL, NULL);
-    d->checkin = NULL;
-    /* Running commands are asked to stop and report; the rest closes once they did. */
-    agent_jobs_close(d->jobs, on_jobs_closed, d);
-    d->jobs = NULL;
+    agent_parts_close(&d->parts, on_parts_closed, d);
 }
 
 static int build_config(struct daemon *d, struct agent_config *out, struct ward_buf *errs)
@@ -140,8 +227,8 @@ static void daemon_reload(struct daemon *d)
         apply_runtime_config(d);
         WARD_INFO("configuration reloaded");
     }
-    agent_checkin_reload(d->checkin); /* picks up an enrollment made since (and reloads the
-                                       * session with the new identity) */
+    agent_checkin_reload(d->parts.checkin); /* picks up an enrollment made since (and reloads the
+                                             * session with the new identity) */
     ward_buf_release(&errs);
     plat_service_ready("running");
 }
@@ -197,19 +284,13 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
     }
 
     WARD_INFO("ward %s running, state in %s", WARD_VERSION, d.cfg.state_dir);
-    rc = agent_session_new(&d.loop, d.state, &d.cfg, &d.session);
+    rc = agent_parts_open(&d.loop, d.state, &d.cfg, &d.parts);
     if (rc == 0) {
-        struct agent_jobs_opts jo = {.loop = &d.loop,
-                                     .st = d.state,
-                                     .root = d.cfg.root,
-                                     .state_dir = d.cfg.state_dir,
-                                     .session = d.session};
-        rc = agent_jobs_new(&jo, &d.jobs);
+        int wrc = agent_parts_watch(&d.parts); /* drift on the held baselines */
+        if (wrc != 0)
+            WARD_LOG_ERR(wrc, "cannot watch the held baselines for drift");
+        rc = agent_checkin_start(d.parts.checkin);
     }
-    if (rc == 0)
-        rc = agent_checkin_new(&d.loop, d.state, &d.cfg, d.session, d.jobs, &d.checkin);
-    if (rc == 0)
-        rc = agent_checkin_start(d.checkin);
     if (rc != 0) {
         WARD_LOG_ERR(rc, "cannot start checking in");
         daemon_stop(&d, "start-up failure");

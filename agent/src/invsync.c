@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "agent/http.h"
+#include "agent/session.h"
 #include "agent/state.h"
 #include "inventory/delta.h"
 #include "inventory/inventory.h"
@@ -32,7 +33,6 @@
 #include "ward/store.h"
 #include "ward/time.h"
 
-#define URL_MAX 1024
 #define CLOCK_SLACK_S 300 /* a clock this far behind the last upload has jumped back */
 #define RETRY_AFTER_FAIL_MS 60000
 
@@ -160,11 +160,10 @@ struct job {
 struct agent_invsync {
     uv_loop_t *loop;
     struct agent_state *st;
-    struct job *job; /* collection or upload in progress */
-    int working;     /* job->work queued */
-    struct agent_http *const *http;
+    struct job *job;            /* collection or upload in progress */
+    int working;                /* job->work queued */
+    struct agent_session *sess; /* the daemon's, for this upload */
     struct agent_http_req *req;
-    char url[URL_MAX];
     char device_id[128];
     agent_invsync_done_fn done;
     void *done_ctx;
@@ -374,23 +373,15 @@ static void on_response(struct agent_http_response *r, void *ctx)
 
 static void send_job(struct agent_invsync *s)
 {
-    static const char *const hdrs[] = {"Content-Type: application/json", "Content-Encoding: gzip",
-                                       NULL};
-    struct agent_http_request rq;
-    struct agent_http *http = s->http ? *s->http : NULL;
     int rc;
 
-    if (!http) {
+    /* Collected for this identity: never sent under another one (re-enrolled meanwhile). */
+    if (!agent_session_serves(s->sess, s->device_id)) {
         finish(s, WARD_ECANCELED, NULL);
         return;
     }
-    memset(&rq, 0, sizeof(rq));
-    rq.method = "POST";
-    rq.url = s->url;
-    rq.headers = hdrs;
-    rq.body = s->job->gz;
-    rq.body_len = s->job->gz_len;
-    rc = agent_http_request(http, &rq, on_response, s, &s->req);
+    rc = agent_session_post(s->sess, "/api/v1/inventory", s->job->gz, s->job->gz_len, 1,
+                            on_response, s, &s->req);
     if (rc != 0)
         finish(s, rc, NULL);
 }
@@ -461,18 +452,21 @@ enum agent_inv_kind agent_invsync_due(struct agent_invsync *s, const char *devic
 }
 
 int agent_invsync_run(struct agent_invsync *s, enum agent_inv_kind kind, const char *root,
-                      struct agent_http *const *http, const char *server_url, const char *device_id,
-                      agent_invsync_done_fn done, void *ctx)
+                      struct agent_session *sess, agent_invsync_done_fn done, void *ctx)
 {
+    const struct agent_identity *id = sess ? agent_session_identity(sess) : NULL;
+    const char *device_id;
     struct job *j;
-    int rc, n;
+    int rc;
 
-    if (!s || !http || !server_url || !device_id || !done || kind == AGENT_INV_NONE)
+    if (!s || !sess || !done || kind == AGENT_INV_NONE)
         return WARD_EINVAL;
+    if (!id || !agent_session_ready(sess))
+        return WARD_ESTATE;
     if (s->job || s->closing)
         return WARD_EBUSY;
-    n = snprintf(s->url, sizeof(s->url), "%s/api/v1/inventory", server_url);
-    if (n < 0 || (size_t)n >= sizeof(s->url) || strlen(device_id) >= sizeof(s->device_id))
+    device_id = id->device_id;
+    if (strlen(device_id) >= sizeof(s->device_id))
         return WARD_ETOOBIG;
     memcpy(s->device_id, device_id, strlen(device_id) + 1);
     j = ward_calloc(1, sizeof(*j));
@@ -496,7 +490,7 @@ int agent_invsync_run(struct agent_invsync *s, enum agent_inv_kind kind, const c
         return rc;
     }
     s->job = j;
-    s->http = http;
+    s->sess = sess;
     s->done = done;
     s->done_ctx = ctx;
     rc = queue_job(s);
@@ -506,6 +500,12 @@ int agent_invsync_run(struct agent_invsync *s, enum agent_inv_kind kind, const c
         job_free(j);
     }
     return rc;
+}
+
+void agent_invsync_detach(struct agent_invsync *s)
+{
+    if (s)
+        s->done = NULL;
 }
 
 void agent_invsync_close(struct agent_invsync *s, void (*cb)(void *ctx), void *ctx)

@@ -13,6 +13,7 @@
 
 #include "agent/artifacts.h"
 #include "agent/authority.h"
+#include "agent/baselines.h"
 #include "agent/commands.h"
 #include "agent/identity.h"
 #include "agent/invsync.h"
@@ -56,6 +57,7 @@ struct agent_jobs {
     struct agent_state *st;
     char *root, *state_dir;
     struct agent_session *session;
+    struct agent_baselines *baselines; /* the daemon's (selective_wipe retires them); may be NULL */
     const struct enf_cmd *const *registry;
     struct agent_jobs_listener l;
     struct job *lane[LANE_N];
@@ -410,10 +412,10 @@ static int host_retire_settings(struct enf_cmd_job *ej, enf_cmd_list_fn cb)
     int rc;
     if (!cb || j->list_cb)
         return WARD_EINVAL;
-    if (!js->l.retire)
-        return WARD_ESTATE; /* no baselines here (ward checkin without a check-in) */
+    if (!js->baselines)
+        return WARD_ESTATE; /* no baselines here */
     j->list_cb = cb;
-    rc = js->l.retire(js->l.ctx, on_retired, j);
+    rc = agent_baselines_retire(js->baselines, on_retired, j);
     if (rc != 0)
         j->list_cb = NULL;
     return rc;
@@ -855,6 +857,7 @@ int agent_jobs_new(const struct agent_jobs_opts *o, struct agent_jobs **out)
     js->root = ward_strdup(o->root ? o->root : "/");
     js->state_dir = ward_strdup(o->state_dir);
     js->session = o->session;
+    js->baselines = o->baselines;
     js->registry = o->registry;
     snprintf(js->ownership, sizeof(js->ownership), "corporate");
     if (!js->root || !js->state_dir) {

@@ -176,28 +176,43 @@ static int build_url(const struct agent_session *s, const char *path, char *out,
     return n > 0 && (size_t)n < outlen ? 0 : WARD_ETOOBIG;
 }
 
+int agent_session_post(struct agent_session *s, const char *path, const void *body, size_t len,
+                       int gzipped, agent_http_done_fn cb, void *ctx, struct agent_http_req **out)
+{
+    static const char *const plain[] = {"Content-Type: application/json", NULL};
+    static const char *const gz[] = {"Content-Type: application/json", "Content-Encoding: gzip",
+                                     NULL};
+    struct agent_http_request rq;
+    char url[URL_MAX];
+    int rc = !s->http ? WARD_ESTATE : !body ? WARD_EINVAL : build_url(s, path, url, sizeof(url));
+    if (rc != 0)
+        return rc;
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "POST";
+    rq.url = url;
+    rq.headers = gzipped ? gz : plain;
+    rq.body = body;
+    rq.body_len = len;
+    rq.gzip_body = !gzipped && len > 1024;
+    return agent_http_request(s->http, &rq, cb, ctx, out);
+}
+
 int agent_session_post_json(struct agent_session *s, const char *path, const json_t *body,
                             agent_http_done_fn cb, void *ctx, struct agent_http_req **out)
 {
-    static const char *const hdrs[] = {"Content-Type: application/json", NULL};
-    struct agent_http_request rq;
-    char *text = NULL, url[URL_MAX];
+    char *text = NULL;
     size_t len = 0;
     int rc = !s->http ? WARD_ESTATE : body ? ward_json_dumps(body, 0, &text, &len) : WARD_ENOMEM;
     if (rc == 0)
-        rc = build_url(s, path, url, sizeof(url));
-    if (rc == 0) {
-        memset(&rq, 0, sizeof(rq));
-        rq.method = "POST";
-        rq.url = url;
-        rq.headers = hdrs;
-        rq.body = text;
-        rq.body_len = len;
-        rq.gzip_body = len > 1024;
-        rc = agent_http_request(s->http, &rq, cb, ctx, out);
-    }
+        rc = agent_session_post(s, path, text, len, 0, cb, ctx, out);
     ward_free(text);
     return rc;
+}
+
+int agent_session_serves(const struct agent_session *s, const char *device_id)
+{
+    const struct agent_identity *id = agent_session_identity(s);
+    return agent_session_ready(s) && id && device_id && strcmp(id->device_id, device_id) == 0;
 }
 
 int agent_session_get(struct agent_session *s, const char *path, struct agent_http_request *rq,

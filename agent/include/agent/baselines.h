@@ -20,8 +20,8 @@
 #include <uv.h>
 
 struct agent_state;
-struct agent_http;
 struct agent_http_response;
+struct agent_session;
 
 /* The agent migration that adds the table (agent/src/state.c). */
 #define AGENT_BASELINES_SQL_V1                                                                     \
@@ -56,12 +56,16 @@ int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, const char *roo
  * database holds, and for each baseline evaluated later); news is reported through fn. */
 int agent_baselines_watch(struct agent_baselines *b, agent_baselines_news_fn fn, void *ctx);
 /* After a check-in: assigned is the answer's "baselines" array (borrowed for the call), or
- * NULL when the service did not send one (then only pending uploads happen). http points
- * at the caller's client slot (read at each request). done is called exactly once when
- * this returns 0; never when it fails (WARD_EBUSY: a sync is running). */
-int agent_baselines_sync(struct agent_baselines *b, struct agent_http *const *http,
-                         const char *server_url, const json_t *assigned,
-                         agent_baselines_done_fn done, void *ctx);
+ * NULL when the service did not send one (then only pending uploads happen). Requests go
+ * through sess (the daemon's session, borrowed), and only while it still serves the
+ * identity the sync began with (otherwise done gets WARD_ECANCELED). done is called
+ * exactly once when this returns 0; never when it fails (WARD_EBUSY: a sync is running,
+ * WARD_ESTATE: the session is not ready or a selective wipe retired the baselines). */
+int agent_baselines_sync(struct agent_baselines *b, struct agent_session *sess,
+                         const json_t *assigned, agent_baselines_done_fn done, void *ctx);
+/* The caller of a sync goes away: its done is not called (the sync goes on to its end
+ * unreported; what it did not upload goes up with the next one). NULL-safe. */
+void agent_baselines_detach(struct agent_baselines *b);
 /* selective_wipe: stops every drift watcher, and removes every baseline the rollback
  * journal knows (held or not), restoring its restore_on_removal settings, once a running
  * sync is over. cb gets 0 and removed (new): [{"kind": "setting", "name":

@@ -19,6 +19,8 @@
 
 struct agent_state;
 struct agent_config;
+struct agent_baselines;
+struct agent_invsync;
 struct agent_jobs;
 struct agent_session;
 
@@ -66,16 +68,22 @@ struct agent_checkin;
 typedef void (*agent_checkin_done_fn)(int rc, void *ctx);
 typedef void (*agent_checkin_close_fn)(void *ctx);
 
+/* What the engine borrows from the daemon (agent/daemon.h assembles them); all must
+ * outlive it. */
+struct agent_checkin_parts {
+    /* its client, identity and renewal: the engine loads it, renews through it and tears
+     * it down when the device must stop talking to the service */
+    struct agent_session *session;
+    struct agent_jobs *jobs;           /* the engine kicks it and is its listener */
+    struct agent_baselines *baselines; /* synced after each check-in's results */
+    struct agent_invsync *invsync;     /* an upload when due, at the end of a cycle */
+};
+
 /* Creates an engine on loop; st and cfg are borrowed and must outlive it (cfg may be
  * changed in place between loop iterations, as the daemon's reload does). Owns two
  * uv_timers from here on: free it with agent_checkin_close. */
-/* sess is the daemon's session (its client, identity and renewal: the engine loads it,
- * renews through it and tears it down when the device must stop talking to the service);
- * jobs is the daemon's job runner (the engine kicks it and is its listener). Both are
- * borrowed and must outlive the engine. */
 int agent_checkin_new(uv_loop_t *loop, struct agent_state *st, const struct agent_config *cfg,
-                      struct agent_session *sess, struct agent_jobs *jobs,
-                      struct agent_checkin **out);
+                      const struct agent_checkin_parts *parts, struct agent_checkin **out);
 /* Daemon mode: recovers the command journal, then checks in now and on schedule. When the
  * device is not enrolled or needs re-enrollment it logs that once and stays idle. */
 int agent_checkin_start(struct agent_checkin *c);
@@ -85,6 +93,9 @@ void agent_checkin_reload(struct agent_checkin *c);
 /* One-shot (`ward checkin`): renew if due, check in, run commands, upload results, then
  * call done exactly once with 0 or the error. On failure to start, done is not called. */
 int agent_checkin_once(struct agent_checkin *c, agent_checkin_done_fn done, void *ctx);
+/* News for the service (a drift repair, a change in compliance): a daemon engine checks in
+ * within a second, or right after the cycle that runs. NULL-safe. */
+void agent_checkin_soon(struct agent_checkin *c);
 /* Cancels everything; memory is freed and cb (may be NULL) runs once every handle is
  * closed. NULL-safe. */
 void agent_checkin_close(struct agent_checkin *c, agent_checkin_close_fn cb, void *ctx);

@@ -23,7 +23,7 @@
 #include <uv.h>
 
 struct agent_state;
-struct agent_http;
+struct agent_session;
 struct agent_http_response;
 
 #define AGENT_INV_FULL_INTERVAL (6 * 3600)
@@ -68,12 +68,16 @@ int agent_invsync_new(uv_loop_t *loop, struct agent_state *st, struct agent_invs
 /* What is due for device_id now (reads the state database). */
 enum agent_inv_kind agent_invsync_due(struct agent_invsync *s, const char *device_id);
 /* Collects the files under root (the configured WARD_ROOT; NULL or "/" is the live
- * system) and uploads. http points at the caller's client slot, read again after the
- * off-loop collection (NULL then: done with WARD_ECANCELED). done is called exactly once
- * when this returns 0; never when it fails (WARD_EBUSY: an upload is in progress). */
+ * system) for the identity sess (the daemon's session, borrowed) serves now, and uploads
+ * through it, provided it still serves that identity after the off-loop collection
+ * (otherwise done gets WARD_ECANCELED). done is called exactly once when this returns 0;
+ * never when it fails (WARD_EBUSY: an upload is in progress, WARD_ESTATE: the session is
+ * not ready). */
 int agent_invsync_run(struct agent_invsync *s, enum agent_inv_kind kind, const char *root,
-                      struct agent_http *const *http, const char *server_url, const char *device_id,
-                      agent_invsync_done_fn done, void *ctx);
+                      struct agent_session *sess, agent_invsync_done_fn done, void *ctx);
+/* The caller of a run goes away: its done is not called (a running collection and upload
+ * finish unreported). */
+void agent_invsync_detach(struct agent_invsync *s);
 /* Frees s once no collection is running (a running one cannot be interrupted); cb (may be
  * NULL) is called then, possibly before this returns. An upload in flight must have been
  * canceled by closing the HTTP client first. NULL-safe. */

@@ -27,6 +27,7 @@
 
 struct agent_state;
 struct agent_session;
+struct agent_baselines;
 struct agent_jobs;
 struct enf_cmd;
 
@@ -39,6 +40,9 @@ struct agent_jobs_opts {
     const char *state_dir; /* jobs get private directories under <state_dir>/jobs */
     /* The daemon's session for downloads; NULL: downloads fail. Borrowed. */
     struct agent_session *session;
+    /* The daemon's baselines, which selective_wipe retires (agent_baselines_retire); NULL:
+     * none here, the wipe removes artifacts only. Borrowed. */
+    struct agent_baselines *baselines;
     /* NULL: this OS's (enf_os_commands). */
     const struct enf_cmd *const *registry;
 };
@@ -49,9 +53,6 @@ struct agent_jobs_listener {
     void (*results)(void *ctx, int sync);
     /* No job runs in either lane (parked ones do not count). */
     void (*idle)(void *ctx);
-    /* selective_wipe: stop enforcing baselines and restore their settings
-     * (agent_baselines_retire); cb is called exactly once when this returns 0. */
-    int (*retire)(void *ctx, void (*cb)(int rc, json_t *removed, void *cbctx), void *cbctx);
     void *ctx;
 };
 

@@ -42,10 +42,17 @@ int agent_session_identity_changed(struct agent_session *s);
  * again. */
 void agent_session_teardown(struct agent_session *s);
 
-/* POSTs body (borrowed) as JSON to path on the service (bodies over 1 KiB gzip'd); the way
- * every POST is made. Fails without calling cb, as agent_http_request. */
+/* POSTs body (borrowed) as JSON to path on the service (bodies over 1 KiB gzip'd). Every
+ * POST of the agent is one of these two. Fails without calling cb, as agent_http_request. */
 int agent_session_post_json(struct agent_session *s, const char *path, const json_t *body,
                             agent_http_done_fn cb, void *ctx, struct agent_http_req **out);
+/* The same for JSON text already serialised (len bytes, copied): gzipped says it is gzip
+ * already (sent with Content-Encoding: gzip as it is); otherwise over 1 KiB is gzip'd. */
+int agent_session_post(struct agent_session *s, const char *path, const void *body, size_t len,
+                       int gzipped, agent_http_done_fn cb, void *ctx, struct agent_http_req **out);
+/* 1 when the session is ready with the identity of device_id: work begun for one identity
+ * (an inventory collected, a baseline sync) is not sent under another after re-enrollment. */
+int agent_session_serves(const struct agent_session *s, const char *device_id);
 /* GET of path with the given limits (rq's url is filled in; the rest is as given). */
 int agent_session_get(struct agent_session *s, const char *path, struct agent_http_request *rq,
                       agent_http_done_fn cb, void *ctx, struct agent_http_req **out);
