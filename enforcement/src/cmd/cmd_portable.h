@@ -18,7 +18,7 @@ extern const struct enf_cmd enf_cmd_selective_wipe;
 /* The OS's removal of a package Ward installed (selective_wipe), blocking (a work
  * thread): 0, or an error with the reason in err. artifacts (borrowed) is everything the
  * wipe removes: a removal that would take along a package not listed there is refused
- * with WARD_EDENIED. Linux: apt-get on the live system (cmd_package.c); elsewhere
+ * with WARD_EDENIED. Linux: apt-get, live root only (cmd_package.c); elsewhere
  * WARD_ENOTSUP until that OS has a package command. */
 int enf_os_package_remove(const char *root, const char *name, const json_t *artifacts, char *err,
                           size_t errlen);
