@@ -224,7 +224,7 @@ static int plan_foreign(const struct plat_proc_result *r, struct enf_cmd_job *j,
         if (j ? enf_job_artifact_has(j, "package", pkg) == 1 : listed(artifacts, pkg))
             continue;
         if ((*n)++ < 8)
-            ward_buf_appendf(list, "%s%s", *n > 1 ? ", " : "", json_string_value(name));
+            ward_buf_appendf(list, "%s%s", *n > 1 ? ", " : "", pkg);
     }
     json_decref(plan);
     return 0;
