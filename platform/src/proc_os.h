@@ -1,20 +1,35 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Internal: the OS half of platform/proc.h. src/common/proc.c drives uv_spawn and the
- * pipes; src/{posix,win}/proc_os.c say what an absolute path is, build the scrubbed
- * environment, apply run-as and resource limits, and terminate a child and its
- * descendants. The fake shares the pure checks (check_exe, env, check_opts).
+ * Internal: the OS half of platform/proc.h. src/common/proc.c drives the pipes, the timer
+ * and the result; src/{posix,win}/proc_os.c start the child and watch for its exit (POSIX:
+ * clone(CLONE_VM | CLONE_VFORK) with run-as and resource limits applied between the fork
+ * and the exec, and SIGCHLD; Windows: uv_spawn and a job object), say what an absolute
+ * path is, build the scrubbed environment, and terminate a child and its descendants. The
+ * fake shares the pure checks (check_exe, env, check_opts).
  */
 #ifndef PLATFORM_SRC_PROC_OS_H
 #define PLATFORM_SRC_PROC_OS_H
 
 #include <stdint.h>
 
-struct plat_proc_opts;
+#include <uv.h>
 
-/* Per-child OS state: a job object on Windows; the limits and the child's own cgroup on
- * POSIX. Zeroed before use. */
+struct plat_proc_opts;
+struct plat_proc_os;
+
+/* The child has been reaped (called from the loop, once). */
+typedef void (*plat_proc_os_exit_fn)(struct plat_proc_os *os, int64_t status, int term_signal);
+
+/* Per-child OS state: the handle that watches the child (a uv_process_t on Windows, a
+ * SIGCHLD uv_signal_t on POSIX), a job object on Windows; the limits and the child's own
+ * cgroup on POSIX. Zeroed before use. */
 struct plat_proc_os {
+    union {
+        uv_process_t process;
+        uv_signal_t chld;
+    } watch;
+    plat_proc_os_exit_fn exited_cb;
+    int pid;
     void *job;
     char *cgroup;          /* directory of the child's cgroup, NULL when it has none */
     uint64_t cpu_seconds;  /* RLIMIT_CPU soft limit applied, 0: none */
@@ -34,13 +49,18 @@ int plat_proc_os_check_opts(const struct plat_proc_opts *o);
 /* Real library only, before the spawn: is cgroup_parent usable (cgroup2, writable, memory
  * controller when memory_bytes)? 0 when no cgroup is asked for. */
 int plat_proc_os_check_cgroup(const struct plat_proc_opts *o);
-/* uv_process_flags to add to every spawn. */
-unsigned int plat_proc_os_spawn_flags(void);
-/* Called once after a successful uv_spawn (POSIX: nothing; Windows: job object). */
-int plat_proc_os_started(struct plat_proc_os *os, int pid);
-/* Then: applies o's resource limits to the running child (cgroup, prlimit). Nonzero when
- * a requested limit could not be applied in any way (the caller kills the child). */
-int plat_proc_os_limit(struct plat_proc_os *os, int pid, const struct plat_proc_opts *o);
+/* Starts o's child with `env`. `in` (NULL: stdin is the null device), `out` and `err` are
+ * pipes initialised on `loop` and not yet opened: they become the parent's ends of the
+ * child's stdin, stdout and stderr. On success os->pid is the child's pid and exited is
+ * called once from the loop after it has been reaped. os->watch is initialised (and must be
+ * closed by the caller, data set to `data`) whenever *watch_open is 1 on return, success or
+ * not. Errors: WARD_ENOENT / WARD_EACCES (the program, cwd, or the user switch refused),
+ * WARD_ENOMEM, WARD_ESPAWN. The resource limits and the cgroup are in place before the
+ * program's first instruction; a limit that cannot be applied in any way fails the spawn
+ * (WARD_ESPAWN) before the program runs. */
+int plat_proc_os_start(struct plat_proc_os *os, uv_loop_t *loop, const struct plat_proc_opts *o,
+                       char **env, uv_pipe_t *in, uv_pipe_t *out, uv_pipe_t *err,
+                       plat_proc_os_exit_fn exited, void *data, int *watch_open);
 /* The child was reaped: decides limit_exceeded and kills what it left in its cgroup.
  * killed: we terminated it ourselves (timeout or plat_proc_kill). */
 void plat_proc_os_exited(struct plat_proc_os *os, int term_signal, int killed);

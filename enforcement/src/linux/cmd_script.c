@@ -508,8 +508,8 @@ static const struct enf_field script_fields[] = {
      .type = ENF_F_STRING,
      .description = "Run as this local or directory user (POSIX name: 1 to 32 characters "
                     "from `[A-Za-z0-9_.-]`, first a letter or `_`) instead of root, with HOME "
-                    "set to the user's home. The child gets the user's primary group and no "
-                    "supplementary groups."},
+                    "set to the user's home. The child gets the user's primary group and its "
+                    "supplementary groups (as `initgroups` sets them), never the agent's."},
     {.name = "timeout",
      .type = ENF_F_INT,
      .min = 1,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Child processes on uv_spawn. No shell is ever involved: the caller gives an argv array
+ * Child processes on the libuv loop. No shell is ever involved: the caller gives an argv array
  * whose argv[0] is an absolute executable path (a relative one is WARD_EPATH). The child
  * gets a scrubbed environment: a safe PATH, LANG=C (on Windows the few variables a process
  * needs to start: SystemRoot, SystemDrive, windir, TEMP, TMP) plus exactly what the caller
@@ -46,31 +46,23 @@ struct plat_proc_opts {
     size_t stdout_tail;
     size_t stderr_tail;
 
-    /* Run as another user (POSIX; Windows: WARD_ENOTSUP). run_as = 1 makes the child call
-     * setgid(gid) then setuid(uid) before exec (libuv's UV_PROCESS_SETGID/SETUID), which
-     * needs root (otherwise the spawn fails with WARD_EACCES). Supplementary groups: libuv
-     * (unix/process.c, uv__process_child_init, as of 1.44) calls setgroups(0, NULL) first,
-     * so the child has NO supplementary groups at all, not the target user's (there is no
-     * initgroups); when the agent is not root that call fails silently and the agent's own
-     * groups would be kept, but then setuid fails anyway. cwd is entered (chdir) while still
-     * root, before the switch. The environment stays the scrubbed one: pass HOME, USER etc.
-     * yourself (plat_user_lookup gives the home directory). uid/gid (uint32_t)-1 are
-     * WARD_EINVAL. */
+    /* Run as another user (POSIX; Windows: WARD_ENOTSUP). run_as = 1 makes the child set
+     * its supplementary groups to the user's (as initgroups(3) would: the groups that list
+     * the user's passwd name, plus gid; just gid for a uid without a passwd entry), then
+     * its gid and uid, before the exec; this needs root (otherwise the spawn fails with
+     * WARD_EACCES). cwd is entered (chdir) while still root, before the switch. The
+     * environment stays the scrubbed one: pass HOME, USER etc. yourself (plat_user_lookup
+     * gives the home directory). uid/gid (uint32_t)-1 are WARD_EINVAL. */
     int run_as;
     uint32_t uid;
     uint32_t gid;
 
-    /* Resource limits (POSIX; Windows: WARD_ENOTSUP), 0 = none. libuv has no hook between
-     * fork and exec, so limits are applied to the child's pid right after uv_spawn returns,
-     * which is after the child's execve: they take effect microseconds after the program
-     * starts, before a script can have done real work (an interpreter takes milliseconds
-     * to start). This window is not a guarantee: if the agent's thread is descheduled right
-     * then (a loaded machine), a program that allocates or forks in its first instructions
-     * can do so unlimited (seen with dd under parallel test load); closing it needs a
-     * helper exec'd between fork and the program. A root child could raise its own rlimits
-     * or leave its cgroup; the limits bind scripts that run as another user (run_as).
+    /* Resource limits (POSIX; Windows: WARD_ENOTSUP), 0 = none. They are in place before
+     * the program's first instruction: the child applies them between its clone and its
+     * exec. A root child could raise its own rlimits or leave its cgroup; the limits bind
+     * scripts that run as another user (run_as).
      *
-     * cpu_seconds: RLIMIT_CPU via prlimit(2), soft = cpu_seconds (SIGXCPU), hard = one second
+     * cpu_seconds: RLIMIT_CPU, soft = cpu_seconds (SIGXCPU), hard = one second
      * more (SIGKILL for a child that catches or ignores SIGXCPU). Per process, inherited by
      * the processes the child starts.
      *
@@ -81,17 +73,13 @@ struct plat_proc_opts {
      *
      * cgroup_parent: absolute path of a writable cgroup v2 directory (with "memory" in its
      * cgroup.subtree_control when memory_bytes is set; else WARD_ENOTSUP before anything
-     * runs; not cgroup2: WARD_ENOTSUP; not writable: WARD_EACCES). The child is moved into
-     * <cgroup_parent>/ward-<pid>. Creating a group can take milliseconds, so the child's
-     * process group is stopped (SIGSTOP) as soon as uv_spawn returns and continued
-     * (SIGCONT) once it is inside: the script sees a short pause, and no more than its
-     * first microseconds outside the group. After it exits, whatever it left in the group
-     * is killed (cgroup.kill, or SIGKILL to each member on kernels before 5.14) and the
-     * group is removed. A timeout's hard kill also kills the whole group, reaching
-     * processes that left the process group. If the group cannot be set up after the
-     * spawn, memory falls back to RLIMIT_AS (a warning is logged and limits_mechanism says
-     * "rlimit"). If a requested limit cannot be applied in any way the child is killed at
-     * once (SIGKILL, an error logged, limits_mechanism "none"). */
+     * runs; not cgroup2: WARD_ENOTSUP; not writable: WARD_EACCES). The group
+     * <cgroup_parent>/ward-<agent pid>.<n> is made before the child exists and the child
+     * moves itself in before its exec. After it exits, whatever it left in the group is
+     * killed (cgroup.kill, or SIGKILL to each member on kernels before 5.14) and the group
+     * is removed. A timeout's hard kill also kills the whole group, reaching processes that
+     * left the process group. If the group cannot be made or joined, memory falls back to
+     * RLIMIT_AS (a warning is logged and limits_mechanism says "rlimit"). */
     uint64_t cpu_seconds;
     uint64_t memory_bytes;
     const char *cgroup_parent;

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Child processes on libuv, shared by every OS. One struct plat_proc owns the process
- * handle, up to three pipes and one timer (timeout, then kill grace, then the drain limit
- * after exit, then retries while the child's cgroup empties). The result is delivered from
- * the close callback of the last handle, so the user's callback runs exactly once and
- * nothing touches freed memory afterwards. Each output stream keeps a head (a capped
- * ward_buf) and optionally a tail (a fixed ring buffer), so memory is bounded by
+ * Child processes on libuv, shared by every OS. One struct plat_proc owns the OS half's
+ * watch handle (proc_os.h: the child's exit), up to three pipes and one timer (timeout, then kill
+ * grace, then the drain limit after exit, then retries while the child's cgroup empties). The
+ * result is delivered from the close callback of the last handle, so the user's callback runs
+ * exactly once and nothing touches freed memory afterwards. Each output stream keeps a head (a
+ * capped ward_buf) and optionally a tail (a fixed ring buffer), so memory is bounded by
  * construction whatever the child writes.
  */
 #define WARD_LOG_TAG "proc"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "../errmap.h"
@@ -50,7 +51,6 @@ struct proc_stream {
 
 struct plat_proc {
     uv_loop_t *loop;
-    uv_process_t process;
     uv_timer_t timer;
     uv_pipe_t in;
     uv_write_t in_req;
@@ -64,7 +64,7 @@ struct plat_proc {
     plat_proc_done_fn done;
     void *ctx;
     int open_handles;
-    int started; /* uv_spawn succeeded: the result is delivered */
+    int started; /* the child was started: the result is delivered */
     int exited;
     int cleanup_tries;
     int killing; /* a kill sequence has begun */
@@ -174,7 +174,7 @@ static void proc_maybe_finish(struct plat_proc *p)
     }
     close_handle((uv_handle_t *)&p->timer);
     close_handle((uv_handle_t *)&p->in);
-    close_handle((uv_handle_t *)&p->process);
+    close_handle((uv_handle_t *)&p->os.watch);
 }
 
 static void stream_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -299,9 +299,9 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
-static void on_exit(uv_process_t *proc, int64_t status, int term_signal)
+static void on_exit(struct plat_proc_os *os, int64_t status, int term_signal)
 {
-    struct plat_proc *p = proc->data;
+    struct plat_proc *p = (struct plat_proc *)((char *)os - offsetof(struct plat_proc, os));
     p->exited = 1;
     p->exit_status = status;
     p->term_signal = term_signal;
@@ -354,10 +354,8 @@ int plat_proc_spawn(uv_loop_t *loop, const struct plat_proc_opts *opts, plat_pro
                     void *ctx, struct plat_proc **out)
 {
     struct plat_proc *p = NULL;
-    uv_process_options_t uo;
-    uv_stdio_container_t stdio[3];
     char **env = NULL;
-    int rc;
+    int watch_open = 0, rc;
 
     if (out)
         *out = NULL;
@@ -389,7 +387,7 @@ int plat_proc_spawn(uv_loop_t *loop, const struct plat_proc_opts *opts, plat_pro
         plat_proc_os_init();
     }
 
-    /* From here on every initialised handle must be closed, even if uv_spawn fails; p is
+    /* From here on every initialised handle must be closed, even if the spawn fails; p is
      * freed by the last close callback (without calling done unless started). */
     rc = uv_timer_init(loop, &p->timer);
     if (rc != 0) {
@@ -411,51 +409,16 @@ int plat_proc_spawn(uv_loop_t *loop, const struct plat_proc_opts *opts, plat_pro
         p->open_handles++;
     }
 
-    memset(&uo, 0, sizeof(uo));
-    stdio[0].flags = p->has_stdin ? (uv_stdio_flags)(UV_CREATE_PIPE | UV_READABLE_PIPE) : UV_IGNORE;
-    stdio[0].data.stream = p->has_stdin ? (uv_stream_t *)&p->in : NULL;
-    stdio[1].flags = (uv_stdio_flags)(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-    stdio[1].data.stream = (uv_stream_t *)&p->out.pipe;
-    stdio[2].flags = (uv_stdio_flags)(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-    stdio[2].data.stream = (uv_stream_t *)&p->err.pipe;
-    uo.exit_cb = on_exit;
-    uo.file = opts->argv[0];
-    /* libuv's args are char ** for historical reasons; it never writes through them. */
-    uo.args = (char **)(uintptr_t)opts->argv;
-    uo.env = env;
-    uo.cwd = opts->cwd;
-    uo.flags = plat_proc_os_spawn_flags();
-    if (opts->run_as) {
-        /* Only reached on POSIX: plat_proc_os_check_opts refuses run_as elsewhere. */
-        uo.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
-        uo.uid = (uv_uid_t)opts->uid;
-        uo.gid = (uv_gid_t)opts->gid;
-    }
-    uo.stdio_count = 3;
-    uo.stdio = stdio;
-    p->process.data = p;
-    rc = uv_spawn(loop, &p->process, &uo);
-    p->open_handles++; /* the process handle is initialised even when uv_spawn fails */
+    rc = plat_proc_os_start(&p->os, loop, opts, env, p->has_stdin ? &p->in : NULL, &p->out.pipe,
+                            &p->err.pipe, on_exit, p, &watch_open);
+    if (watch_open)
+        p->open_handles++;
     if (rc != 0) {
-        WARD_DEBUG("spawn %s: %s", opts->argv[0], uv_strerror(rc));
-        /* EPERM: setuid/setgid refused for run_as. */
-        rc = rc == UV_ENOENT || rc == UV_EACCES || rc == UV_EPERM ? plat_err_from_uv(rc)
-             : rc == UV_ENOMEM                                    ? WARD_ENOMEM
-                                                                  : WARD_ESPAWN;
+        WARD_DEBUG("spawn %s: %s", opts->argv[0], ward_err_name(rc));
         goto fail_close;
     }
-    p->pid = p->process.pid;
+    p->pid = p->os.pid;
     p->started = 1;
-    rc = plat_proc_os_started(&p->os, p->pid);
-    if (rc != 0)
-        WARD_LOG_WARN_ERR(rc, "child %d: cannot confine its descendants", p->pid);
-    if (plat_proc_os_limit(&p->os, p->pid, opts) != 0) {
-        /* A limit the caller asked for does not hold: the child must not run without it.
-         * It is reported through the callback like any kill (logged by proc_os). */
-        p->os.mechanism = NULL;
-        p->killing = 1;
-        plat_proc_os_kill(&p->os, p->pid, 1);
-    }
     rc = 0;
 
     uv_read_start((uv_stream_t *)&p->out.pipe, stream_alloc, stream_read);
@@ -478,7 +441,8 @@ fail_close:
     close_handle((uv_handle_t *)&p->out.pipe);
     close_handle((uv_handle_t *)&p->err.pipe);
     close_handle((uv_handle_t *)&p->in);
-    close_handle((uv_handle_t *)&p->process);
+    if (watch_open)
+        close_handle((uv_handle_t *)&p->os.watch);
     p = NULL;
     goto out;
 fail_free:

@@ -8,8 +8,12 @@
  * processes, so termination is immediate. Running as another user and resource limits are
  * not implemented (WARD_ENOTSUP; job object limits would be the way).
  */
+#define WARD_LOG_TAG "proc"
+
 #include <windows.h>
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <wchar.h>
@@ -22,6 +26,7 @@
 #include "wstr.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
+#include "ward/log.h"
 
 /* System-defined variables copied from the agent's environment when present. */
 static const wchar_t *const keep_vars[] = {
@@ -173,12 +178,8 @@ int plat_proc_os_check_cgroup(const struct plat_proc_opts *o)
     return o->cgroup_parent ? WARD_ENOTSUP : 0;
 }
 
-unsigned int plat_proc_os_spawn_flags(void)
-{
-    return UV_PROCESS_WINDOWS_HIDE;
-}
-
-int plat_proc_os_started(struct plat_proc_os *os, int pid)
+/* Puts the child in a job object of its own, so that a kill reaches what it started. */
+static int job_attach(struct plat_proc_os *os, int pid)
 {
     HANDLE job, proc;
     int rc = 0;
@@ -203,11 +204,49 @@ int plat_proc_os_started(struct plat_proc_os *os, int pid)
     return rc;
 }
 
-int plat_proc_os_limit(struct plat_proc_os *os, int pid, const struct plat_proc_opts *o)
+static void on_uv_exit(uv_process_t *proc, int64_t status, int term_signal)
 {
-    (void)os;
-    (void)pid;
-    (void)o; /* plat_proc_os_check_opts refused every limit */
+    struct plat_proc_os *os =
+        (struct plat_proc_os *)((char *)proc - offsetof(struct plat_proc_os, watch.process));
+    os->exited_cb(os, status, term_signal);
+}
+
+int plat_proc_os_start(struct plat_proc_os *os, uv_loop_t *loop, const struct plat_proc_opts *o,
+                       char **env, uv_pipe_t *in, uv_pipe_t *out, uv_pipe_t *err,
+                       plat_proc_os_exit_fn exited, void *data, int *watch_open)
+{
+    uv_process_options_t uo;
+    uv_stdio_container_t stdio[3];
+    int rc;
+
+    memset(&uo, 0, sizeof(uo));
+    stdio[0].flags = in ? (uv_stdio_flags)(UV_CREATE_PIPE | UV_READABLE_PIPE) : UV_IGNORE;
+    stdio[0].data.stream = (uv_stream_t *)in;
+    stdio[1].flags = (uv_stdio_flags)(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+    stdio[1].data.stream = (uv_stream_t *)out;
+    stdio[2].flags = (uv_stdio_flags)(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+    stdio[2].data.stream = (uv_stream_t *)err;
+    uo.exit_cb = on_uv_exit;
+    uo.file = o->argv[0];
+    /* libuv's args are char ** for historical reasons; it never writes through them. */
+    uo.args = (char **)(uintptr_t)o->argv;
+    uo.env = env;
+    uo.cwd = o->cwd;
+    uo.flags = UV_PROCESS_WINDOWS_HIDE;
+    uo.stdio_count = 3;
+    uo.stdio = stdio;
+    os->exited_cb = exited;
+    os->watch.process.data = data;
+    rc = uv_spawn(loop, &os->watch.process, &uo);
+    *watch_open = 1; /* the process handle is initialised even when uv_spawn fails */
+    if (rc != 0)
+        return rc == UV_ENOENT || rc == UV_EACCES || rc == UV_EPERM ? plat_err_from_uv(rc)
+               : rc == UV_ENOMEM                                    ? WARD_ENOMEM
+                                                                    : WARD_ESPAWN;
+    os->pid = os->watch.process.pid;
+    rc = job_attach(os, os->pid);
+    if (rc != 0)
+        WARD_LOG_WARN_ERR(rc, "child %d: cannot confine its descendants", os->pid);
     return 0;
 }
 

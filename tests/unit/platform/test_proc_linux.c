@@ -198,13 +198,51 @@ WT_TEST(proc_run_as_nobody)
     WT_EQ_STR(val, "\t65534\t65534\t65534\t65534");
     status_field(r.out, "\nGid:", val, sizeof(val));
     WT_EQ_STR(val, "\t65534\t65534\t65534\t65534");
-    /* libuv drops every supplementary group (setgroups(0, NULL)), as proc.h says. */
+    /* The user's groups as initgroups would set them (nobody: nogroup alone), never the
+     * agent's own (root's). */
     status_field(r.out, "\nGroups:", val, sizeof(val));
-    WT_EQ_INT(strspn(val, "\t "), strlen(val)); /* "Groups:\t \n": an empty list */
+    WT_EQ_STR(val, "\t65534 ");
+    plat_proc_result_release(&r);
+    /* A uid with no passwd entry: its primary group only. */
+    o.uid = 4242;
+    o.gid = 4343;
+    WT_OK(plat_proc_run(&o, &r));
+    WT_EQ_INT(r.exit_status, 0);
+    status_field(r.out, "\nUid:", val, sizeof(val));
+    WT_EQ_STR(val, "\t4242\t4242\t4242\t4242");
+    status_field(r.out, "\nGroups:", val, sizeof(val));
+    WT_EQ_STR(val, "\t4343 ");
     plat_proc_result_release(&r);
     /* Bad ids are refused before anything runs. */
     o.uid = UINT32_MAX;
     WT_EQ_ERR(plat_proc_run(&o, &r), WARD_EINVAL);
+}
+
+/* The limits are in place before the program's first instruction: the program itself reads
+ * them at once (no sleep, no fork first), and finds its descriptors limited to 0..2. */
+WT_TEST(proc_limits_before_exec)
+{
+    const char *a[] = {"/bin/cat", "/proc/self/limits", NULL};
+    const char *fds[] = {"/bin/ls", "/proc/self/fd", NULL};
+    struct plat_proc_opts o = {.argv = a, .cpu_seconds = 7, .memory_bytes = 512u << 20};
+    struct plat_proc_result r;
+    int leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC: must not reach the child */
+    WT_ASSERT(leak >= 3);
+    for (int i = 0; i < 20; i++) { /* the old post-exec prlimit lost this race at times */
+        WT_OK(plat_proc_run(&o, &r));
+        WT_EQ_INT(r.exit_status, 0);
+        WT_ASSERT(strstr(r.out, "Max cpu time              7                    8") != NULL);
+        WT_ASSERT(strstr(r.out, "Max address space         536870912            536870912") !=
+                  NULL);
+        plat_proc_result_release(&r);
+    }
+    memset(&o, 0, sizeof(o));
+    o.argv = fds;
+    WT_OK(plat_proc_run(&o, &r));
+    WT_EQ_INT(r.exit_status, 0);
+    WT_EQ_STR(r.out, "0\n1\n2\n3\n"); /* 3: ls's own opendir of /proc/self/fd */
+    plat_proc_result_release(&r);
+    close(leak);
 }
 
 WT_TEST(proc_cpu_limit_sigxcpu)
@@ -338,11 +376,11 @@ static int write_file(const char *path, const char *text)
 
 WT_TEST(proc_cgroup_v2)
 {
-    /* The child moves into <parent>/ward-<pid>; a daemonised grandchild that left its
-     * process group dies with the group when the child exits; the group is removed. The
-     * sleep keeps the first fork out of the window before the move (proc.h). */
+    /* The child is in <parent>/ward-<agent pid>.<n> from its first instruction (it reads
+     * its cgroup at once); a daemonised grandchild that left its process group dies with
+     * the group when the child exits; the group is removed. */
     const char *a[] = {"/bin/sh", "-c",
-                       "sleep 0.2; cat /proc/self/cgroup; "
+                       "cat /proc/self/cgroup; "
                        "/usr/bin/setsid -f /bin/sh -c 'echo $$; exec sleep 30'; sleep 0.2",
                        NULL};
     const char *burn[] = {"/bin/sh", "-c", "trap '' XCPU; while :; do :; done", NULL};
@@ -350,10 +388,11 @@ WT_TEST(proc_cgroup_v2)
     const char *parent = scratch_cgroup();
     struct plat_proc_opts o = {.argv = a, .timeout_ms = 10000};
     struct plat_proc_result r;
-    char want[300], path[512];
+    char want[300], path[1024], group[300];
     const char *line;
     struct stat st;
-    long child, gc;
+    long gc;
+    size_t glen;
     if (!parent) {
         printf("skip: no writable cgroup v2 hierarchy\n");
         return;
@@ -362,18 +401,21 @@ WT_TEST(proc_cgroup_v2)
     WT_OK(plat_proc_run(&o, &r));
     WT_EQ_INT(r.exit_status, 0);
     WT_EQ_STR(r.limits_mechanism, "cgroup");
-    snprintf(want, sizeof(want), "%s/ward-", strrchr(parent, '/'));
+    snprintf(want, sizeof(want), "%s/ward-%ld.", strrchr(parent, '/'), (long)getpid());
     line = strstr(r.out, want);
     if (!line)
         wt_fail(__FILE__, __LINE__, "no %s in the child's cgroups:\n%s", want, r.out);
-    child = atol(line + strlen(want));
-    WT_ASSERT(child > 1);
+    line += strlen(strrchr(parent, '/')) + 1;
+    glen = strcspn(line, "\n");
+    WT_ASSERT(glen < sizeof(group));
+    memcpy(group, line, glen);
+    group[glen] = '\0';
     line = strchr(line, '\n');
     WT_ASSERT(line != NULL);
     gc = atol(line + 1);
-    WT_ASSERT(gc > 1 && gc != child);
+    WT_ASSERT(gc > 1);
     WT_ASSERT(pid_gone(gc));
-    snprintf(path, sizeof(path), "%s/ward-%ld", parent, child);
+    snprintf(path, sizeof(path), "%s/%s", parent, group);
     WT_ASSERT(stat(path, &st) != 0 && errno == ENOENT);
     plat_proc_result_release(&r);
 
@@ -404,5 +446,5 @@ WT_TEST(proc_cgroup_v2)
         WT_EQ_STR(r.limits_mechanism, "cgroup");
         plat_proc_result_release(&r);
     }
-    WT_ASSERT(rmdir(parent) == 0); /* fails if a ward-<pid> group were left in it */
+    WT_ASSERT(rmdir(parent) == 0); /* fails if a child's group were left in it */
 }
