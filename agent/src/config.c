@@ -106,6 +106,11 @@ const struct agent_config_field agent_config_schema[] = {
      .min = 0,
      .max = 86400,
      .description = "Longest retry delay in seconds; 0 means the check-in interval (at least 60)"},
+    {.name = "enroll_token_file",
+     .type = AGENT_CFG_PATH,
+     .offset = OFF(enroll_token_file),
+     .description = "Enrollment token the service enrolls with on its first start (owned by "
+                    "the agent's user, mode 0600; deleted once enrolled)"},
     {.name = NULL},
 };
 
@@ -155,7 +160,8 @@ int agent_config_init(struct agent_config *cfg)
     cfg->stall_timeout = 30;
     cfg->max_response = 16u << 20;
     cfg->backoff_base = 5;
-    if (set_str(&cfg->state_dir, WARD_DEFAULT_STATE_DIR) != 0 || set_str(&cfg->root, "/") != 0) {
+    if (set_str(&cfg->state_dir, WARD_DEFAULT_STATE_DIR) != 0 || set_str(&cfg->root, "/") != 0 ||
+        set_str(&cfg->enroll_token_file, WARD_DEFAULT_TOKEN_FILE) != 0) {
         agent_config_release(cfg);
         return WARD_ENOMEM;
     }

@@ -17,6 +17,7 @@
 #include "agent/checkin.h"
 #include "agent/invsync.h"
 #include "agent/jobs.h"
+#include "agent/provision.h"
 #include "agent/session.h"
 #include "agent/state.h"
 #include "ward/config.h"
@@ -28,6 +29,8 @@
 struct daemon {
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int, sig_hup;
+    uv_timer_t watchdog; /* WATCHDOG=1 from the loop itself: a hung loop stops sending it */
+    struct agent_provision *provision;
     struct agent_config cfg;
     const struct agent_daemon_opts *opts;
     struct agent_state *state;
@@ -141,10 +144,18 @@ void agent_parts_close(struct agent_parts *p, void (*cb)(void *ctx), void *ctx)
 
 /* ---- the daemon ----------------------------------------------------------------------------- */
 
-static void on_parts_closed(void *ctx)
+static void on_provision_closed(void *ctx)
 {
     struct daemon *d = ctx;
     uv_walk(&d->loop, close_walk, NULL);
+}
+
+static void on_parts_closed(void *ctx)
+{
+    struct daemon *d = ctx;
+    struct agent_provision *p = d->provision;
+    d->provision = NULL;
+    agent_provision_close(p, on_provision_closed, d);
 }
 
 static void daemon_stop(struct daemon *d, const char *why)
@@ -229,6 +240,7 @@ static void daemon_reload(struct daemon *d)
     }
     agent_checkin_reload(d->parts.checkin); /* picks up an enrollment made since (and reloads the
                                              * session with the new identity) */
+    agent_provision_retry(d->provision);    /* a token refused before gets another look */
     ward_buf_release(&errs);
     plat_service_ready("running");
 }
@@ -250,6 +262,36 @@ static int start_signal(struct daemon *d, uv_signal_t *h, int signum)
     h->data = d;
     rc = uv_signal_start(h, on_signal, signum);
     return rc == 0 ? 0 : WARD_EIO;
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    plat_service_watchdog();
+}
+
+/* Half the interval, as sd_watchdog_enabled(3) advises. */
+static int start_watchdog(struct daemon *d)
+{
+    unsigned long long usec = plat_service_watchdog_usec();
+    uint64_t ms = usec / 2000;
+    if (usec == 0)
+        return 0;
+    if (ms == 0)
+        ms = 1;
+    if (uv_timer_init(&d->loop, &d->watchdog) != 0 ||
+        uv_timer_start(&d->watchdog, on_watchdog, 0, ms) != 0)
+        return WARD_EIO;
+    uv_unref((uv_handle_t *)&d->watchdog); /* never what keeps the loop running */
+    WARD_DEBUG("watchdog: WATCHDOG=1 every %llu ms", (unsigned long long)ms);
+    return 0;
+}
+
+static void on_provisioned(void *ctx)
+{
+    struct daemon *d = ctx;
+    agent_checkin_reload(d->parts.checkin); /* the new identity: check in now */
+    plat_service_status("running, enrolled");
 }
 
 int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_opts *opts)
@@ -291,6 +333,10 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
             WARD_LOG_ERR(wrc, "cannot watch the held baselines for drift");
         rc = agent_checkin_start(d.parts.checkin);
     }
+    if (rc == 0)
+        rc = agent_provision_start(&d.loop, &d.cfg, d.state, on_provisioned, &d, &d.provision);
+    if (rc == 0 && (rc = start_watchdog(&d)) != 0)
+        WARD_LOG_ERR(rc, "cannot start the watchdog timer");
     if (rc != 0) {
         WARD_LOG_ERR(rc, "cannot start checking in");
         daemon_stop(&d, "start-up failure");

@@ -12,21 +12,22 @@
 struct ward_buf;
 
 struct agent_config {
-    char *server_url;     /* if set, the only service URL enrollment accepts */
-    char *state_dir;      /* SQLite state, keys, certificates */
-    char *root;           /* WARD_ROOT: prefix for everything enforcement touches */
-    int log_level;        /* enum ward_log_level */
-    int log_sink;         /* enum ward_log_sink */
-    char *log_file;       /* for the file sink */
-    int checkin_interval; /* seconds */
-    int connect_timeout;  /* seconds */
-    int stall_timeout;    /* seconds below the low-speed limit before a transfer is cut off */
-    char *proxy;          /* http://[user:pass@]host:port; NULL = environment */
-    char *no_proxy;       /* hosts that bypass the proxy; NULL = environment */
-    char *extra_ca_file;  /* extra trust for TLS-inspecting proxies */
-    size_t max_response;  /* bytes */
-    int backoff_base;     /* seconds: first retry delay after a failed check-in */
-    int backoff_cap;      /* seconds: longest retry delay; 0 = the interval (at least 60) */
+    char *server_url;        /* if set, the only service URL enrollment accepts */
+    char *state_dir;         /* SQLite state, keys, certificates */
+    char *root;              /* WARD_ROOT: prefix for everything enforcement touches */
+    int log_level;           /* enum ward_log_level */
+    int log_sink;            /* enum ward_log_sink */
+    char *log_file;          /* for the file sink */
+    int checkin_interval;    /* seconds */
+    int connect_timeout;     /* seconds */
+    int stall_timeout;       /* seconds below the low-speed limit before a transfer is cut off */
+    char *proxy;             /* http://[user:pass@]host:port; NULL = environment */
+    char *no_proxy;          /* hosts that bypass the proxy; NULL = environment */
+    char *extra_ca_file;     /* extra trust for TLS-inspecting proxies */
+    size_t max_response;     /* bytes */
+    int backoff_base;        /* seconds: first retry delay after a failed check-in */
+    int backoff_cap;         /* seconds: longest retry delay; 0 = the interval (at least 60) */
+    char *enroll_token_file; /* token an unenrolled service enrolls with (agent/provision.h) */
 };
 
 /* Field types of the schema table. */

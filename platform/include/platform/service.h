@@ -14,6 +14,11 @@ int plat_service_ready(const char *status);
 int plat_service_status(const char *status);
 int plat_service_stopping(void);
 int plat_service_reloading(void);
+/* The service manager's watchdog interval in microseconds (systemd's WatchdogSec=, passed
+ * as WATCHDOG_USEC for this pid), 0 when no watchdog is asked for. */
+unsigned long long plat_service_watchdog_usec(void);
+/* WATCHDOG=1: the loop is alive. Send at least twice per interval. */
+int plat_service_watchdog(void);
 
 /* For a long-running process, before its loop starts: the allocator keeps a single arena
  * (glibc would add one per thread, each holding on to what it once needed) and libuv's

@@ -80,6 +80,28 @@ int plat_service_reloading(void)
     return notify("RELOADING=1");
 }
 
+unsigned long long plat_service_watchdog_usec(void)
+{
+    const char *usec = getenv("WATCHDOG_USEC"), *pid = getenv("WATCHDOG_PID");
+    char *end;
+    unsigned long long v;
+    if (!usec || !*usec || !plat_service_supervised())
+        return 0;
+    /* sd_watchdog_enabled(3): WATCHDOG_PID, when set, names the process that must ping */
+    if (pid && *pid && strtoll(pid, &end, 10) != (long long)getpid())
+        return 0;
+    errno = 0;
+    v = strtoull(usec, &end, 10);
+    if (errno != 0 || *end != '\0' || usec[0] == '-')
+        return 0;
+    return v;
+}
+
+int plat_service_watchdog(void)
+{
+    return notify("WATCHDOG=1");
+}
+
 void plat_service_memory_init(void)
 {
     /* The agent's threads are one loop and a few workers with short bursts: one arena

@@ -32,6 +32,16 @@ int plat_service_reloading(void)
     return 0;
 }
 
+unsigned long long plat_service_watchdog_usec(void)
+{
+    return 0; /* the SCM has no watchdog; recovery actions restart a crashed service */
+}
+
+int plat_service_watchdog(void)
+{
+    return 0;
+}
+
 void plat_service_memory_init(void)
 {
 }
