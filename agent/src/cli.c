@@ -30,6 +30,8 @@
 #include "agent/status.h"
 #include "inventory/inventory.h"
 #include "enforcement/baseline.h"
+#include "platform/proc.h"
+#include "platform/service.h"
 #include "platform/sysinfo.h"
 #include "ward/alloc.h"
 #include "ward/buf.h"
@@ -70,6 +72,7 @@ static int cmd_checkin(struct cli *c, int argc, char **argv);
 static int cmd_status(struct cli *c, int argc, char **argv);
 static int cmd_inventory(struct cli *c, int argc, char **argv);
 static int cmd_baseline(struct cli *c, int argc, char **argv);
+static int cmd_service(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
     {.name = "run", .args = "", .summary = "run the agent in the foreground", .run = cmd_run},
@@ -105,6 +108,10 @@ static const struct cli_command commands[] = {
      .args = "[--json] [--section S]... [--root DIR] [--schema-markdown]",
      .summary = "collect and print this machine's inventory",
      .run = cmd_inventory},
+    {.name = "service",
+     .args = "install | uninstall | status [--json]",
+     .summary = "register this binary with the service manager (installs without a package)",
+     .run = cmd_service},
     {.name = "help", .args = "", .summary = "show this help", .run = cmd_help},
     {.name = NULL},
 };
@@ -811,6 +818,79 @@ out:
     agent_state_close(st);
     ward_buf_release(&out);
     return ex;
+}
+
+#include "ward/unit_text.h" /* installer/linux/ward.service, embedded by cmake */
+
+/* `ward service install|uninstall|status`: the unit the packages ship, pointed at this
+ * binary with this invocation's --config and --state-dir (like `osqueryd --install`). */
+static int cmd_service(struct cli *c, int argc, char **argv)
+{
+    static const char *const allowed[] = {"--json", NULL};
+    const char *verb = argc > 1 ? argv[1] : "";
+    char msg[768];
+    int rc;
+
+    if (check_args("service", argc - 1, argv + 1, allowed) != EXIT_OK)
+        return EXIT_USAGE;
+    if (load_config(c) != 0)
+        return EXIT_FAIL;
+    if (strcmp(verb, "install") == 0) {
+        char *exe = NULL;
+        const char *args[] = {"--config",       c->config_path, "--state-dir",
+                              c->cfg.state_dir, "run",          NULL};
+        struct plat_service_def def = {.name = "ward", .args = args, .unit = ward_unit_text};
+        rc = plat_proc_self_path(&exe);
+        if (rc != 0) {
+            fprintf(stderr, "ward service: cannot tell where this binary is: %s\n",
+                    ward_strerror(rc));
+            return EXIT_FAIL;
+        }
+        def.exe = exe;
+        rc = plat_service_install(c->cfg.root, &def, msg, sizeof(msg));
+        ward_free(exe);
+    } else if (strcmp(verb, "uninstall") == 0) {
+        rc = plat_service_uninstall(c->cfg.root, "ward", msg, sizeof(msg));
+    } else if (strcmp(verb, "status") == 0) {
+        struct plat_service_info si;
+        rc = plat_service_query(c->cfg.root, "ward", &si);
+        if (rc != 0) {
+            fprintf(stderr, "ward service status: %s\n", ward_strerror(rc));
+            return EXIT_FAIL;
+        }
+        if (has_flag(argc, argv, "--json")) {
+            json_t *j =
+                json_pack("{s:b, s:b, s:s?, s:s?, s:s?, s:s?, s:I, s:I}", "installed", si.installed,
+                          "manager", si.manager, "path", si.path[0] ? si.path : NULL, "enabled",
+                          si.enabled[0] ? si.enabled : NULL, "active",
+                          si.active[0] ? si.active : NULL, "sub", si.sub[0] ? si.sub : NULL,
+                          "main_pid", (json_int_t)si.main_pid, "restarts", (json_int_t)si.restarts);
+            rc = j ? print_json(j) : EXIT_FAIL;
+            json_decref(j);
+            return rc;
+        }
+        printf("%-11s %s\n", "unit:", si.installed ? si.path : "not installed");
+        if (!si.manager) {
+            printf("%-11s %s\n", "manager:", "systemd is not running here");
+        } else {
+            printf("%-11s %s\n", "enabled:", si.enabled[0] ? si.enabled : "-");
+            printf("%-11s %s (%s)\n", "active:", si.active[0] ? si.active : "-",
+                   si.sub[0] ? si.sub : "-");
+            if (si.main_pid > 0)
+                printf("%-11s %lld\n", "pid:", si.main_pid);
+            printf("%-11s %lld\n", "restarts:", si.restarts);
+        }
+        return EXIT_OK;
+    } else {
+        fprintf(stderr, "usage: ward service install | uninstall | status [--json]\n");
+        return EXIT_USAGE;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "ward service %s: %s\n", verb, msg[0] ? msg : ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    printf("%s\n", msg);
+    return EXIT_OK;
 }
 
 int agent_cli_main(int argc, char **argv)

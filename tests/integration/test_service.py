@@ -7,6 +7,7 @@ the token is refused, deleted once enrolled) and the sd_notify protocol the syst
 relies on (READY=1, STATUS=, WATCHDOG=1 sent from the loop, so a stopped loop stops the
 pings). The notify socket is a datagram socket of the test's own: what systemd would
 receive. Usage: test_service.py CASE (WARD_BIN, WARD_SERVER_BIN)."""
+import json
 import os
 import signal
 import socket
@@ -139,6 +140,79 @@ def case_provision_env_token(tmp):
     finally:
         a.stop(signal.SIGKILL)
         s.stop()
+
+
+def case_service_install(tmp):
+    """`ward service install|uninstall|status` into a scratch root (systemd is not PID 1
+    here; the VM harness runs it for real): the packages' unit with ExecStart= pointing at
+    this binary and this invocation's paths, quoted for systemd; a unit Ward did not write,
+    or one a package ships, is never replaced or removed."""
+    import shutil
+    import subprocess
+    from wardlib import WARD
+    root = os.path.join(tmp, "root")
+    os.makedirs(root)
+    odd = os.path.join(tmp, "we ird%$\"dir")  # systemd specifiers, expansion, a quote
+    os.makedirs(odd)
+    cfg = os.path.join(odd, "agent.json")
+    with open(cfg, "w") as f:
+        f.write("{}")
+    unit = os.path.join(root, "etc/systemd/system/ward.service")
+
+    def ward(*args, rc=0):
+        r = subprocess.run([WARD, "--root", root, "--config", cfg] + list(args),
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == rc, "ward %s: exit %d, want %d\n%s%s"
+              % (" ".join(args), r.returncode, rc, r.stdout, r.stderr))
+        return r
+
+    r = ward("service", "install")
+    check("systemd is not running here" in r.stdout, r.stdout)
+    with open(unit) as f:
+        text = f.read()
+    check(text.startswith("# Written by `ward service install`"), text[:200])
+    shipped = open(os.path.join(os.path.dirname(WARD), "../../installer/linux/ward.service")
+                   ).read() if os.path.exists(os.path.join(os.path.dirname(WARD),
+                                                           "../../installer/linux")) else None
+    esc = cfg.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%").replace("$", "$$")
+    want = 'ExecStart="%s" "--config" "%s" "--state-dir" "/var/lib/ward" "run"' % (
+        os.path.realpath(WARD), esc)
+    lines = [l for l in text.splitlines() if l.startswith("ExecStart=")]
+    check(lines == [want], "%s\nwant %s" % (lines, want))
+    for key in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "StateDirectoryMode=0700"):
+        check(key in text, "%s missing from the unit" % key)
+    if shipped:
+        check(text.count("\n") == shipped.count("\n") + 1, "the unit differs from the shipped one")
+    # systemd's own parser reads the line back as these arguments
+    an = shutil.which("systemd-analyze")
+    if an:
+        v = subprocess.run([an, "verify", "--root=" + root, unit], capture_output=True, text=True)
+        check("Failed to parse" not in v.stderr and "Invalid" not in v.stderr
+              and "Unbalanced" not in v.stderr, v.stderr)
+    st = json.loads(ward("service", "status", "--json").stdout)
+    check(st["installed"] and st["path"] == "/etc/systemd/system/ward.service"
+          and st["manager"] is False, st)
+    ward("service", "install")  # again: its own unit is replaced, not refused
+    ward("service", "uninstall")
+    check(not os.path.exists(unit), "the unit is still there")
+    ward("service", "uninstall", rc=1)  # nothing to remove
+    # a unit someone else wrote stays as it is
+    with open(unit, "w") as f:
+        f.write("[Service]\nExecStart=/bin/true\n")
+    r = ward("service", "install", rc=1)
+    check("not written by ward" in r.stderr, r.stderr)
+    r = ward("service", "uninstall", rc=1)
+    check("not written by ward" in r.stderr, r.stderr)
+    check(open(unit).read() == "[Service]\nExecStart=/bin/true\n", "a foreign unit was touched")
+    os.unlink(unit)
+    # a package's unit: managed with systemctl, not by `ward service`
+    os.makedirs(os.path.join(root, "usr/lib/systemd/system"))
+    with open(os.path.join(root, "usr/lib/systemd/system/ward.service"), "w") as f:
+        f.write("[Service]\n")
+    r = ward("service", "install", rc=1)
+    check("comes from a package" in r.stderr, r.stderr)
+    check(not os.path.exists(unit), "installed over a package's unit")
+    ward("service", "bogus", rc=2)
 
 
 class NotifySocket:

@@ -20,6 +20,43 @@ unsigned long long plat_service_watchdog_usec(void);
 /* WATCHDOG=1: the loop is alive. Send at least twice per interval. */
 int plat_service_watchdog(void);
 
+/* ---- registration (`ward service install|uninstall|status`, for installs without a
+ * package; the deb and rpm ship the unit themselves) ---------------------------------- */
+
+struct plat_service_def {
+    const char *name;        /* "ward" */
+    const char *exe;         /* absolute path of the binary the service runs */
+    const char *const *args; /* its arguments, NULL-terminated */
+    const char *unit;        /* Linux: the systemd unit's text; its ExecStart= becomes exe+args */
+};
+
+struct plat_service_info {
+    int installed;      /* the unit file (or service entry) exists */
+    int manager;        /* the service manager answered (systemd runs, the SCM is there) */
+    char path[512];     /* where the unit file is */
+    char enabled[32];   /* systemd: UnitFileState ("enabled", "disabled", ...) */
+    char active[32];    /* ActiveState ("active", "failed", ...) */
+    char sub[32];       /* SubState ("running", ...) */
+    long long main_pid; /* 0 when not running */
+    long long restarts; /* NRestarts: restarts by the manager since the unit was loaded */
+};
+
+/* Linux: writes <root>/etc/systemd/system/NAME.service (0644) from def->unit with its
+ * ExecStart= line set to exe and args (each quoted for systemd), then, when root is "/"
+ * and systemd runs (/run/systemd/system), `systemctl daemon-reload` and `systemctl enable
+ * --now NAME.service`. Without a running systemd the file is written and msg says that it
+ * will start at the next boot once enabled. A unit file there that Ward did not write (no
+ * "X-Ward-Installed=" marker) is WARD_EEXIST: a package's unit is never overwritten.
+ * Windows: WARD_ENOTSUP until the service dispatcher lands. msg: one line for the user. */
+int plat_service_install(const char *root, const struct plat_service_def *def, char *msg,
+                         size_t msglen);
+/* Stops and disables the unit (systemd running), removes the file Ward wrote, reloads.
+ * A unit Ward did not write (a package's) is WARD_EEXIST: remove the package instead. */
+int plat_service_uninstall(const char *root, const char *name, char *msg, size_t msglen);
+/* What the service manager says about NAME (systemctl show); installed = 0 and no error
+ * when there is no such unit. */
+int plat_service_query(const char *root, const char *name, struct plat_service_info *out);
+
 /* For a long-running process, before its loop starts: the allocator keeps a single arena
  * (glibc would add one per thread, each holding on to what it once needed) and libuv's
  * threadpool gets 2 threads unless UV_THREADPOOL_SIZE says otherwise. No-op elsewhere. */
