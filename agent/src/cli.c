@@ -396,7 +396,7 @@ static void print_inventory_upload(const char *last)
 static int cmd_checkin(struct cli *c, int argc, char **argv)
 {
     struct agent_state *st = NULL;
-    struct agent_parts parts;
+    struct agent_parts parts = {0};
     struct checkin_once once = {0};
     static const char *const allowed[] = {"--inventory", NULL};
     uv_loop_t loop;

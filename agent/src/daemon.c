@@ -21,8 +21,10 @@
 #include "agent/session.h"
 #include "agent/state.h"
 #include "ward/config.h"
+#include "platform/proc.h"
 #include "platform/service.h"
 #include "ward/buf.h"
+#include "ward/alloc.h"
 #include "ward/error.h"
 #include "ward/log.h"
 
@@ -91,8 +93,10 @@ static void on_jobs_closed(void *ctx)
 int agent_parts_open(uv_loop_t *loop, struct agent_state *st, const struct agent_config *cfg,
                      struct agent_parts *p)
 {
+    const char *cg = p->cgroup_parent;
     int rc;
     memset(p, 0, sizeof(*p));
+    p->cgroup_parent = cg;
     rc = agent_session_new(loop, st, cfg, &p->session);
     if (rc == 0)
         rc = agent_baselines_new(loop, st, cfg->root, &p->baselines);
@@ -104,7 +108,8 @@ int agent_parts_open(uv_loop_t *loop, struct agent_state *st, const struct agent
                                      .root = cfg->root,
                                      .state_dir = cfg->state_dir,
                                      .session = p->session,
-                                     .baselines = p->baselines};
+                                     .baselines = p->baselines,
+                                     .cgroup_parent = p->cgroup_parent};
         rc = agent_jobs_new(&jo, &p->jobs);
     }
     if (rc == 0) {
@@ -297,6 +302,7 @@ static void on_provisioned(void *ctx)
 int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_opts *opts)
 {
     struct daemon d;
+    char *cgroup = NULL;
     int rc, uvrc;
 
     memset(&d, 0, sizeof(d));
@@ -326,6 +332,10 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
     }
 
     WARD_INFO("ward %s running, state in %s", WARD_VERSION, d.cfg.state_dir);
+    /* Under systemd with Delegate=yes: scripts get cgroups of their own (memory.max). */
+    if (plat_proc_cgroup_delegated(&cgroup) == 0)
+        WARD_INFO("scripts run in cgroups of their own under %s", cgroup);
+    d.parts.cgroup_parent = cgroup;
     rc = agent_parts_open(&d.loop, d.state, &d.cfg, &d.parts);
     if (rc == 0) {
         int wrc = agent_parts_watch(&d.parts); /* drift on the held baselines */
@@ -358,6 +368,7 @@ out:
             rc = WARD_EBUSY;
     }
     agent_config_release(&d.cfg);
+    ward_free(cgroup);
     ward_log_close();
     return rc;
 }

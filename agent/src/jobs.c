@@ -56,6 +56,7 @@ struct agent_jobs {
     uv_loop_t *loop;
     struct agent_state *st;
     char *root, *state_dir;
+    char *cgroup_parent; /* delegated cgroup for scripts, or NULL */
     struct agent_session *session;
     struct agent_baselines *baselines; /* the daemon's (selective_wipe retires them); may be NULL */
     const struct enf_cmd *const *registry;
@@ -184,6 +185,7 @@ static struct job *job_new(struct agent_jobs *js, const struct enf_cmd *cmd, con
     j->ej.params = j->params;
     j->ej.saved = j->saved;
     j->ej.ownership = js->ownership;
+    j->ej.cgroup_parent = js->cgroup_parent;
     return j;
 }
 
@@ -859,8 +861,10 @@ int agent_jobs_new(const struct agent_jobs_opts *o, struct agent_jobs **out)
     js->session = o->session;
     js->baselines = o->baselines;
     js->registry = o->registry;
+    js->cgroup_parent = o->cgroup_parent ? ward_strdup(o->cgroup_parent) : NULL;
     snprintf(js->ownership, sizeof(js->ownership), "corporate");
-    if (!js->root || !js->state_dir) {
+    if (!js->root || !js->state_dir || (o->cgroup_parent && !js->cgroup_parent)) {
+        ward_free(js->cgroup_parent);
         ward_free(js->root);
         ward_free(js->state_dir);
         ward_free(js);
@@ -898,6 +902,7 @@ static void close_maybe_finish(struct agent_jobs *js)
         js->parked = j->next;
         job_free(j); /* its directory is kept for the resumption */
     }
+    ward_free(js->cgroup_parent);
     ward_free(js->root);
     ward_free(js->state_dir);
     ward_free(js);

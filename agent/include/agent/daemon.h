@@ -29,6 +29,7 @@ struct agent_parts {
     struct agent_baselines *baselines;
     struct agent_invsync *invsync;
     struct agent_checkin *checkin;
+    const char *cgroup_parent; /* set before agent_parts_open: the scripts' cgroup, or NULL */
     /* private */
     unsigned closing;
     void (*close_cb)(void *ctx);

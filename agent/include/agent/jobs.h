@@ -45,6 +45,8 @@ struct agent_jobs_opts {
     struct agent_baselines *baselines;
     /* NULL: this OS's (enf_os_commands). */
     const struct enf_cmd *const *registry;
+    /* The delegated cgroup scripts run under (plat_proc_cgroup_delegated); NULL: none. */
+    const char *cgroup_parent;
 };
 
 /* What the check-in engine wants to hear. */

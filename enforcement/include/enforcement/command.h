@@ -128,7 +128,10 @@ struct enf_cmd_job {
     const json_t *params;  /* validated */
     const json_t *saved;   /* resume: what await_ack stored; NULL otherwise */
     const char *ownership; /* "corporate" or "personal" */
-    unsigned requests;     /* enum enf_cmd_request bits the handler sets */
+    /* A cgroup v2 directory delegated to the agent (plat_proc_cgroup_delegated) whose
+     * children get groups of their own with memory.max; NULL: rlimits only. */
+    const char *cgroup_parent;
+    unsigned requests; /* enum enf_cmd_request bits the handler sets */
     void *priv;
 };
 

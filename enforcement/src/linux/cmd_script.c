@@ -287,6 +287,9 @@ static void spawn_child(struct script_job *sj)
     }
     o.cpu_seconds = (uint64_t)enf_param_int(j->params, "cpu_seconds", 0);
     o.memory_bytes = mem > 0 ? (uint64_t)mem << 20 : 0;
+    /* A group of its own when the agent has a delegated subtree: memory.max for the whole
+     * script, and whatever it leaves behind dies with the group. */
+    o.cgroup_parent = j->cgroup_parent;
 
     sj->phase = SC_RUNNING;
     sj->started_ns = uv_hrtime();
@@ -536,9 +539,13 @@ static const struct enf_field script_fields[] = {
      .type = ENF_F_INT,
      .min = 16,
      .max = 65536,
-     .description = "Memory limit in MiB: the address space of each process (RLIMIT_AS), so "
-                    "allocations beyond it fail; `limits` in the result names the mechanism "
-                    "used."},
+     .description = "Memory limit in MiB. Where the service manager delegated a cgroup v2 "
+                    "subtree to the agent (the shipped unit's `Delegate=yes`), the script "
+                    "and everything it starts share one group with this `memory.max` "
+                    "(the kernel OOM-kills inside it: `limit_exceeded`); elsewhere it is the "
+                    "address space of each process (RLIMIT_AS), so allocations beyond it "
+                    "fail. `limits` in the result names the mechanism used (\"cgroup\" or "
+                    "\"rlimit\")."},
     {.name = NULL},
 };
 

@@ -149,6 +149,15 @@ int plat_proc_run(const struct plat_proc_opts *opts, struct plat_proc_result *re
  * GetModuleFileNameW on Windows. Used to re-exec the agent and to find helper programs. */
 int plat_proc_self_path(char **out);
 
+/* For a service whose manager delegated a cgroup v2 subtree to it (systemd's Delegate=yes,
+ * which marks the group with the trusted.delegate extended attribute): moves this process
+ * into <own group>/agent (cgroup v2 lets only leaves hold processes when controllers are
+ * enabled below), enables the memory controller (and cpu, pids where offered) for the
+ * subtree, and returns the own group's directory (ward_malloc'd) as the cgroup_parent for
+ * children. WARD_ENOTSUP when there is nothing delegated (no cgroup2, no attribute, no
+ * memory controller offered) and nothing was changed; Windows: WARD_ENOTSUP. */
+int plat_proc_cgroup_delegated(char **parent);
+
 /* Frees out/err and zeroes res. NULL-safe. */
 void plat_proc_result_release(struct plat_proc_result *res);
 

@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <uv.h>
@@ -662,6 +663,75 @@ void plat_proc_os_init(void)
         sa.sa_handler = SIG_IGN;
         sigaction(SIGPIPE, &sa, NULL);
     }
+}
+
+int plat_proc_cgroup_delegated(char **parent)
+{
+    char *self = NULL, dir[PATH_MAX], leaf[PATH_MAX + 8], ctl[512], want[64] = "";
+    char xv[8];
+    size_t len = 0;
+    struct statfs sf;
+    const char *path;
+    int fd, rc;
+    ssize_t xn;
+
+    *parent = NULL;
+    fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return WARD_ENOTSUP;
+    self = ward_malloc(4096);
+    if (!self) {
+        close(fd);
+        return WARD_ENOMEM;
+    }
+    for (ssize_t n; len < 4095 && (n = read(fd, self + len, 4095 - len)) > 0;)
+        len += (size_t)n;
+    close(fd);
+    self[len] = '\0';
+    /* the unified hierarchy's line is "0::/path" */
+    path = strstr(self, "0::/");
+    if (!path || (path != self && path[-1] != '\n')) {
+        ward_free(self);
+        return WARD_ENOTSUP;
+    }
+    path += 3;
+    {
+        size_t plen = strcspn(path, "\n");
+        if (plen <= 1 || (size_t)snprintf(dir, sizeof(dir), "/sys/fs/cgroup%.*s", (int)plen,
+                                          path) >= sizeof(dir)) {
+            ward_free(self);
+            return WARD_ENOTSUP; /* the root group is never delegated */
+        }
+    }
+    ward_free(self);
+    if (statfs(dir, &sf) != 0 || (unsigned long)sf.f_type != CGROUP2_MAGIC)
+        return WARD_ENOTSUP;
+    xn = getxattr(dir, "trusted.delegate", xv, sizeof(xv) - 1);
+    if (xn <= 0)
+        return WARD_ENOTSUP;
+    xv[xn] = '\0';
+    if (strcmp(xv, "1") != 0)
+        return WARD_ENOTSUP;
+    if (cg_read(dir, "cgroup.controllers", ctl, sizeof(ctl)) != 0 || !has_word(ctl, "memory"))
+        return WARD_ENOTSUP;
+    strcat(want, "+memory");
+    if (has_word(ctl, "cpu"))
+        strcat(want, " +cpu");
+    if (has_word(ctl, "pids"))
+        strcat(want, " +pids");
+    snprintf(leaf, sizeof(leaf), "%s/agent", dir);
+    if (mkdir(leaf, 0755) != 0 && errno != EEXIST)
+        return plat_err_from_errno(errno);
+    if ((rc = cg_write(leaf, "cgroup.procs", "0")) != 0) {
+        WARD_LOG_WARN_ERR(rc, "cannot move into %s", leaf);
+        return rc;
+    }
+    if ((rc = cg_write(dir, "cgroup.subtree_control", want)) != 0) {
+        WARD_LOG_WARN_ERR(rc, "cannot enable %s in %s", want, dir);
+        return rc;
+    }
+    *parent = ward_strdup(dir);
+    return *parent ? 0 : WARD_ENOMEM;
 }
 
 int plat_proc_self_path(char **out)

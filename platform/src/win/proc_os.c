@@ -290,6 +290,13 @@ void plat_proc_os_init(void)
 {
 }
 
+int plat_proc_cgroup_delegated(char **parent)
+{
+    if (parent)
+        *parent = NULL;
+    return WARD_ENOTSUP; /* job objects, not cgroups */
+}
+
 int plat_proc_self_path(char **out)
 {
     DWORD size = MAX_PATH, n;
