@@ -10,6 +10,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import dbusmock_bus  # noqa: E402
 from wardlib import (Agent, Fail, Proc, Server, TcpProxy, check, command, final,  # noqa: E402
                      main, make_token, token_fields, wait_until)
 
@@ -366,70 +368,18 @@ BOOT_A = "11111111-2222-4333-8444-555555555555"
 BOOT_B = "99999999-2222-4333-8444-555555555555"
 
 
-class Logind:
-    """python-dbusmock's logind template on a private system bus (dbus-daemon); the agent
-    reaches it through WARD_SYSTEM_BUS_ADDRESS, never the machine's own logind."""
-    ACTIONS = ("LockSessions", "Reboot", "PowerOff")
-
-    def __init__(self, tmp):
-        import shutil
-        import subprocess
-        import dbus
-        conf, sock = os.path.join(tmp, "bus.conf"), os.path.join(tmp, "bus")
-        with open(conf, "w") as f:
-            f.write("<busconfig><type>system</type><listen>unix:path=%s</listen>"
-                    "<auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
-                    "<allow own=\"*\"/><allow send_type=\"method_call\"/>"
-                    "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/>"
-                    "</policy></busconfig>\n" % sock)
-        self.daemon = subprocess.Popen([shutil.which("dbus-daemon"), "--config-file=" + conf,
-                                        "--nofork", "--print-address"], stdout=subprocess.PIPE,
-                                       text=True)
-        self.addr = self.daemon.stdout.readline().strip()
-        self.mock = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--system", "-t",
-                                      "logind"], env=dict(os.environ,
-                                                          DBUS_SYSTEM_BUS_ADDRESS=self.addr),
-                                     stdout=subprocess.DEVNULL)
-        self.bus = dbus.bus.BusConnection(self.addr)
-        wait_until(lambda: self.bus.name_has_owner("org.freedesktop.login1"), 10,
-                   what="dbusmock's logind")
-        self.ctl = dbus.Interface(self.bus.get_object("org.freedesktop.login1",
-                                                      "/org/freedesktop/login1"),
-                                  "org.freedesktop.DBus.Mock")
-
-    def add_session(self, sid, uid, user, stype):
-        import dbus
-        path = self.ctl.AddSession(sid, "seat0", dbus.UInt32(uid), user, True)
-        props = dbus.Interface(self.bus.get_object("org.freedesktop.login1", path),
-                               "org.freedesktop.DBus.Properties")
-        props.Set("org.freedesktop.login1.Session", "Type", stype)
-        props.Set("org.freedesktop.login1.Session", "Class", "user")
-
-    def calls(self):
-        return [str(c[1]) for c in self.ctl.GetCalls() if str(c[1]) in self.ACTIONS]
-
-    def close(self):
-        for p in (self.mock, self.daemon):
-            p.terminate()
-            p.wait(10)
-
-
-def have_dbusmock():
-    import shutil
-    try:
-        import dbus  # noqa: F401
-        import dbusmock  # noqa: F401
-    except ImportError:
-        return False
-    return bool(shutil.which("dbus-daemon"))
+# python-dbusmock's logind template on a private system bus (dbus-daemon); the agent
+# reaches it through WARD_SYSTEM_BUS_ADDRESS, never the machine's own logind
+LOGIND_ACTIONS = ("LockSessions", "Reboot", "PowerOff")
 
 
 def case_lock_and_reboot_across_boot(tmp):
     """lock locks the graphical sessions through logind; reboot says `accepted`, asks logind
     to reboot only after the service acknowledged that, and after the restart on a new boot
     id (a scratch root's /proc/sys/kernel/random/boot_id) reports `succeeded` with both."""
-    if not have_dbusmock():
-        print("SKIP: python3-dbusmock or dbus-daemon missing (scripts/install-deps)")
+    reason = dbusmock_bus.skip_reason()
+    if reason:
+        print("SKIP:", reason)
         return
     root = os.path.join(tmp, "root")
     bootf = os.path.join(root, "proc/sys/kernel/random/boot_id")
@@ -439,45 +389,48 @@ def case_lock_and_reboot_across_boot(tmp):
     os.makedirs(os.path.join(root, "etc"))
     with open(os.path.join(root, "etc/hostname"), "w") as f:
         f.write("laptop-1\n")
-    lg = Logind(tmp)
-    s = Server(tmp).start()
-    a = Agent(tmp, config=dict(FAST, root=root))
-    env = dict(os.environ, WARD_SYSTEM_BUS_ADDRESS=lg.addr)
-    try:
-        a.enroll(s.token())
-        dev = a.status()["device_id"]
-        a.start(env=env)
-        lg.add_session("c1", 1000, "alice", "wayland")
-        lg.add_session("c2", 1001, "bob", "tty")
-        c = final(s, s.cli_json("command", "send", dev, "lock")["command_id"])
-        check(c["status"] == "succeeded", c)
-        check("LockSessions" in lg.calls(), lg.calls())
-        check("alice" in str(c["result"]["output"]) and "bob" not in str(c["result"]["output"]),
-              c["result"])
+    with dbusmock_bus.MockBus("logind", parent_dir=tmp) as lg:
+        def lg_calls():
+            return [m for m, _ in lg.get_calls(LOGIND_ACTIONS)]
 
-        cid = s.cli_json("command", "send", dev, "reboot")["command_id"]
-        wait_until(lambda: "Reboot" in lg.calls(), 15, what="logind's Reboot call")
-        check(a.sql("SELECT state, acked FROM commands WHERE command_id = ?", (cid,)) ==
-              [("awaiting_reboot", 1)], a.sql("SELECT * FROM commands"))
-        c = command(s, cid)
-        check(c["status"] == "accepted", c)  # the device reported it would reboot
-        check(lg.calls().count("Reboot") == 1, lg.calls())
-        # The "reboot": the agent goes down, the machine comes back with a new boot id.
-        a.stop(signal.SIGKILL)
-        with open(bootf, "w") as f:
-            f.write(BOOT_B + "\n")
-        a.start(env=env)
-        c = final(s, cid)
-        check(c["status"] == "succeeded", c)
-        out = c["result"]["output"]
-        check(out.get("boot_id_before") == BOOT_A and out.get("boot_id_after") == BOOT_B, out)
-        check(lg.calls().count("Reboot") == 1, "rebooted again: %s" % lg.calls())
-        check(a.sql("SELECT state FROM commands WHERE command_id = ?", (cid,)) == [("done",)],
-              a.sql("SELECT * FROM commands"))
-    finally:
-        a.stop(signal.SIGKILL)
-        s.stop()
-        lg.close()
+        s = Server(tmp).start()
+        a = Agent(tmp, config=dict(FAST, root=root))
+        env = lg.env()
+        try:
+            a.enroll(s.token())
+            dev = a.status()["device_id"]
+            a.start(env=env)
+            lg.add_session("c1", "seat0", 1000, "alice", "wayland")
+            lg.add_session("c2", "seat0", 1001, "bob", "tty")
+            c = final(s, s.cli_json("command", "send", dev, "lock")["command_id"])
+            check(c["status"] == "succeeded", c)
+            check("LockSessions" in lg_calls(), lg_calls())
+            check("alice" in str(c["result"]["output"]) and
+                  "bob" not in str(c["result"]["output"]), c["result"])
+
+            cid = s.cli_json("command", "send", dev, "reboot")["command_id"]
+            wait_until(lambda: "Reboot" in lg_calls(), 15, what="logind's Reboot call")
+            check(a.sql("SELECT state, acked FROM commands WHERE command_id = ?", (cid,)) ==
+                  [("awaiting_reboot", 1)], a.sql("SELECT * FROM commands"))
+            c = command(s, cid)
+            check(c["status"] == "accepted", c)  # the device reported it would reboot
+            check(lg_calls().count("Reboot") == 1, lg_calls())
+            # The "reboot": the agent goes down, the machine comes back with a new boot id.
+            a.stop(signal.SIGKILL)
+            with open(bootf, "w") as f:
+                f.write(BOOT_B + "\n")
+            a.start(env=env)
+            c = final(s, cid)
+            check(c["status"] == "succeeded", c)
+            out = c["result"]["output"]
+            check(out.get("boot_id_before") == BOOT_A and out.get("boot_id_after") == BOOT_B,
+                  out)
+            check(lg_calls().count("Reboot") == 1, "rebooted again: %s" % lg_calls())
+            check(a.sql("SELECT state FROM commands WHERE command_id = ?", (cid,)) ==
+                  [("done",)], a.sql("SELECT * FROM commands"))
+        finally:
+            a.stop(signal.SIGKILL)
+            s.stop()
 
 
 if __name__ == "__main__":

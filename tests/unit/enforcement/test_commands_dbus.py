@@ -18,17 +18,15 @@ skipped when it cannot run here.
 
 Usage: test_commands_dbus.py TEST_COMMANDS"""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import dbusmock_bus  # noqa: E402
 
 EXE = os.path.abspath(sys.argv[1])
-LOGIND = "org.freedesktop.login1"
 MANAGER = "org.freedesktop.login1.Manager"
-SESSION = "org.freedesktop.login1.Session"
-MOCK = "org.freedesktop.DBus.Mock"
 ACTIONS = ("LockSessions", "LockSession", "Reboot", "PowerOff", "Suspend", "Hibernate")
 SIZE = 32 * 1024 * 1024
 LOSETUP = "/usr/sbin/losetup" if os.path.exists("/usr/sbin/losetup") else "/sbin/losetup"
@@ -55,7 +53,7 @@ def check(cond, msg):
 
 
 def run_case(addr, case, **extra):
-    env = dict(os.environ, WARD_SYSTEM_BUS_ADDRESS=addr, WARD_TEST_BUS="1", **extra)
+    env = dbusmock_bus.client_env(addr, WARD_TEST_BUS="1", **extra)
     p = subprocess.run([EXE, case], capture_output=True, text=True, env=env, timeout=120)
     check(p.returncode == 0, "test_commands %s: exit %d\n%s%s" % (case, p.returncode, p.stdout,
                                                                    p.stderr))
@@ -83,7 +81,7 @@ def find_cryptsetup():
     return None
 
 
-def wipe_tests(addr, mock_if, calls, tmp):
+def wipe_tests(mb, calls, tmp):
     cs = find_cryptsetup()
     if os.geteuid() != 0:
         print("SKIP (wipe part): not root (loop devices)")
@@ -132,8 +130,8 @@ def wipe_tests(addr, mock_if, calls, tmp):
         uuid = crypt("luksUUID", luks).stdout.strip()
         check(active_slots(crypt("luksDump", luks).stdout) == 2, "two key slots before")
 
-        mock_if.ClearCalls()
-        run_case(addr, "bus_wipe_luks", WARD_TEST_WIPE_DEVICE=luks, WARD_TEST_WIPE_UUID=uuid)
+        mb.clear_calls()
+        run_case(mb.address, "bus_wipe_luks", WARD_TEST_WIPE_DEVICE=luks, WARD_TEST_WIPE_UUID=uuid)
         d = crypt("luksDump", luks, check_rc=False)
         check(d.returncode != 0 or active_slots(d.stdout) == 0,
               "luksDump still shows key slots:\n" + d.stdout)
@@ -147,8 +145,8 @@ def wipe_tests(addr, mock_if, calls, tmp):
 
         with open(plain_img, "r+b") as f:
             f.write(os.urandom(SIZE))
-        mock_if.ClearCalls()
-        run_case(addr, "bus_wipe_overwrite", WARD_TEST_OVERWRITE_DEVICE=plain)
+        mb.clear_calls()
+        run_case(mb.address, "bus_wipe_overwrite", WARD_TEST_OVERWRITE_DEVICE=plain)
         with open(plain_img, "rb") as f:
             while True:
                 b = f.read(1 << 20)
@@ -165,82 +163,42 @@ def wipe_tests(addr, mock_if, calls, tmp):
 
 
 def main():
-    try:
-        import dbus
-        import dbusmock  # noqa: F401
-    except ImportError:
-        skip("python3-dbusmock not installed (scripts/install-deps)")
-    daemon_exe = shutil.which("dbus-daemon")
-    if not daemon_exe:
-        skip("dbus-daemon not installed (scripts/install-deps)")
-    with tempfile.TemporaryDirectory(prefix="ward-cmd-") as tmp:
-        conf, sock = os.path.join(tmp, "bus.conf"), os.path.join(tmp, "bus")
-        with open(conf, "w") as f:
-            f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"'
-                    ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
-                    "<busconfig><type>system</type><listen>unix:path=%s</listen>"
-                    "<auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
-                    "<allow own=\"*\"/><allow send_type=\"method_call\"/>"
-                    "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/>"
-                    "<allow eavesdrop=\"true\"/></policy></busconfig>\n" % sock)
-        daemon = subprocess.Popen([daemon_exe, "--config-file=" + conf, "--nofork",
-                                   "--print-address"], stdout=subprocess.PIPE, text=True)
-        mock = None
-        try:
-            addr = daemon.stdout.readline().strip()
-            check(addr, "dbus-daemon printed no address")
-            env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=addr)
-            mock = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--system", "-t",
-                                     "logind"], env=env, stdout=subprocess.DEVNULL)
-            bus = dbus.bus.BusConnection(addr)
-            for _ in range(200):
-                if bus.name_has_owner(LOGIND):
-                    break
-                time.sleep(0.05)
-            check(bus.name_has_owner(LOGIND), "dbusmock's logind did not appear on the bus")
-            mock_if = dbus.Interface(bus.get_object(LOGIND, "/org/freedesktop/login1"), MOCK)
+    reason = dbusmock_bus.skip_reason()
+    if reason:
+        skip(reason)
+    with tempfile.TemporaryDirectory(prefix="ward-cmd-") as tmp, \
+            dbusmock_bus.MockBus("logind") as mb:
+        addr = mb.address
 
-            def calls():
-                return [(str(c[1]), [bool(a) if isinstance(a, dbus.Boolean) else a
-                                     for a in c[2]])
-                        for c in mock_if.GetCalls() if str(c[1]) in ACTIONS]
+        def calls():
+            return mb.calls(ACTIONS)
 
-            # lock: nobody logged in graphically yet
-            mock_if.ClearCalls()
-            run_case(addr, "bus_lock_none")
-            check(calls() == [("LockSessions", [])], "lock (none): calls %s" % calls())
+        # lock: nobody logged in graphically yet
+        mb.clear_calls()
+        run_case(addr, "bus_lock_none")
+        check(calls() == [("LockSessions", [])], "lock (none): calls %s" % calls())
 
-            for sid, (seat, uid, user, stype, cls) in SESSIONS.items():
-                path = mock_if.AddSession(sid, seat, dbus.UInt32(uid), user, True)
-                props = dbus.Interface(bus.get_object(LOGIND, path),
-                                       "org.freedesktop.DBus.Properties")
-                props.Set(SESSION, "Type", stype)
-                props.Set(SESSION, "Class", cls)
-            mock_if.ClearCalls()
-            run_case(addr, "bus_lock")
-            check(calls() == [("LockSessions", [])], "lock: calls %s" % calls())
+        for sid, (seat, uid, user, stype, cls) in SESSIONS.items():
+            mb.add_session(sid, seat, uid, user, stype, cls)
+        mb.clear_calls()
+        run_case(addr, "bus_lock")
+        check(calls() == [("LockSessions", [])], "lock: calls %s" % calls())
 
-            # reboot / shutdown: one non-interactive call each after the acknowledgement
-            mock_if.ClearCalls()
-            run_case(addr, "bus_reboot")
-            check(calls() == [("Reboot", [False])], "reboot: calls %s" % calls())
-            mock_if.ClearCalls()
-            run_case(addr, "bus_shutdown")
-            check(calls() == [("PowerOff", [False])], "shutdown: calls %s" % calls())
+        # reboot / shutdown: one non-interactive call each after the acknowledgement
+        mb.clear_calls()
+        run_case(addr, "bus_reboot")
+        check(calls() == [("Reboot", [False])], "reboot: calls %s" % calls())
+        mb.clear_calls()
+        run_case(addr, "bus_shutdown")
+        check(calls() == [("PowerOff", [False])], "shutdown: calls %s" % calls())
 
-            wipe_tests(addr, mock_if, calls, tmp)
+        wipe_tests(mb, calls, tmp)
 
-            # polkit says no: the handler reports it (last: the mock's Reboot stays denied)
-            mock_if.AddMethod(MANAGER, "Reboot", "b", "",
-                              "raise dbus.exceptions.DBusException('Access denied by policy',"
-                              " name='org.freedesktop.DBus.Error.AccessDenied')")
-            run_case(addr, "bus_reboot_denied")
-        finally:
-            if mock:
-                mock.terminate()
-                mock.wait(10)
-            daemon.terminate()
-            daemon.wait(10)
+        # polkit says no: the handler reports it (last: the mock's Reboot stays denied)
+        mb.mock.AddMethod(MANAGER, "Reboot", "b", "",
+                          "raise dbus.exceptions.DBusException('Access denied by policy',"
+                          " name='org.freedesktop.DBus.Error.AccessDenied')")
+        run_case(addr, "bus_reboot_denied")
     print("PASS")
 
 

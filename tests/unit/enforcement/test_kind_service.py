@@ -13,11 +13,15 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import dbusmock_bus  # noqa: E402
 
 WARD = sys.argv[1]
 MANAGER = "org.freedesktop.systemd1.Manager"
-MOCK = "org.freedesktop.DBus.Mock"
+MOCK = dbusmock_bus.MOCK_IFACE
+CHANGES = ("EnableUnitFiles", "DisableUnitFiles", "MaskUnitFiles", "UnmaskUnitFiles",
+           "StartUnit", "StopUnit", "Reload")
 
 UFS_CODE = {
     "GetUnitFileState": ("s", "s", "u = getattr(self, 'ufs', {})\n"
@@ -71,133 +75,99 @@ def check(cond, msg):
 
 
 def main():
-    try:
-        import dbus
-        import dbusmock  # noqa: F401
-    except ImportError:
-        print("SKIP: python3-dbusmock not installed (scripts/install-deps)")
+    reason = dbusmock_bus.skip_reason()
+    if reason:
+        print("SKIP:", reason)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        conf, sock = os.path.join(tmp, "bus.conf"), os.path.join(tmp, "bus")
-        with open(conf, "w") as f:
-            f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"'
-                    ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
-                    "<busconfig><type>system</type><listen>unix:path=%s</listen>"
-                    "<auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
-                    "<allow own=\"*\"/><allow send_type=\"method_call\"/>"
-                    "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/>"
-                    "<allow eavesdrop=\"true\"/></policy></busconfig>\n" % sock)
-        daemon = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--nofork",
-                                   "--print-address"], stdout=subprocess.PIPE, text=True)
-        mock = None
-        try:
-            addr = daemon.stdout.readline().strip()
-            env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=addr)
-            mock = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--system", "-t",
-                                     "systemd"], env=env, stdout=subprocess.DEVNULL)
-            bus = dbus.bus.BusConnection(addr)
-            for _ in range(200):
-                if bus.name_has_owner("org.freedesktop.systemd1"):
-                    break
-                time.sleep(0.05)
-            obj = bus.get_object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
-            mock_if = dbus.Interface(obj, MOCK)
-            for name, (ins, outs, code) in UFS_CODE.items():
-                mock_if.AddMethod(MANAGER, name, ins, outs, code)
-            mock_if.AddMethod(MOCK, "SetUfs", "ss", "",
-                              "self.ufs = getattr(self, 'ufs', {})\n"
-                              "self.ufs[str(args[0])] = str(args[1])")
-            mock_if.AddMethod(MOCK, "GetUfs", "s", "s",
-                              "ret = getattr(self, 'ufs', {}).get(str(args[0]), 'missing')")
-            for name, (ufs, active) in UNITS.items():
-                mock_if.AddMockUnit(name)
-                mock_if.SetUfs(name, ufs)
-                if active:
-                    dbus.Interface(obj, MANAGER).StartUnit(name, "replace")
+    import dbus
+    with tempfile.TemporaryDirectory() as tmp, dbusmock_bus.MockBus("systemd") as mb:
+        mock_if, manager = mb.mock, mb.interface(MANAGER)
+        for name, (ins, outs, code) in UFS_CODE.items():
+            mock_if.AddMethod(MANAGER, name, ins, outs, code)
+        mock_if.AddMethod(MOCK, "SetUfs", "ss", "",
+                          "self.ufs = getattr(self, 'ufs', {})\n"
+                          "self.ufs[str(args[0])] = str(args[1])")
+        mock_if.AddMethod(MOCK, "GetUfs", "s", "s",
+                          "ret = getattr(self, 'ufs', {}).get(str(args[0]), 'missing')")
+        for name, (ufs, active) in UNITS.items():
+            mock_if.AddMockUnit(name)
+            mock_if.SetUfs(name, ufs)
+            if active:
+                manager.StartUnit(name, "replace")
 
-            root, state = os.path.join(tmp, "root"), os.path.join(tmp, "state")
-            os.makedirs(os.path.join(root, "etc"))
-            with open(os.path.join(root, "etc/nftables.conf"), "w") as f:
-                f.write("flush ruleset\n")
-            doc = os.path.join(tmp, "svc.json")
-            with open(doc, "w") as f:
-                json.dump(DOC, f)
-            wenv = dict(os.environ, WARD_SYSTEM_BUS_ADDRESS=addr)
+        root, state = os.path.join(tmp, "root"), os.path.join(tmp, "state")
+        os.makedirs(os.path.join(root, "etc"))
+        with open(os.path.join(root, "etc/nftables.conf"), "w") as f:
+            f.write("flush ruleset\n")
+        doc = os.path.join(tmp, "svc.json")
+        with open(doc, "w") as f:
+            json.dump(DOC, f)
+        wenv = mb.env()
 
-            def ward(*args):
-                p = subprocess.run([WARD, "--state-dir", state, "baseline", *args, "--root", root,
-                                    "--json"], capture_output=True, text=True, env=wenv,
-                                   timeout=60)
-                check(p.returncode == 0, "ward %s: exit %d\n%s%s" % (args, p.returncode,
-                                                                      p.stdout, p.stderr))
-                return {r["id"]: r for r in json.loads(p.stdout)["results"]}
+        def ward(*args):
+            p = subprocess.run([WARD, "--state-dir", state, "baseline", *args, "--root", root,
+                                "--json"], capture_output=True, text=True, env=wenv,
+                               timeout=60)
+            check(p.returncode == 0, "ward %s: exit %d\n%s%s" % (args, p.returncode,
+                                                                  p.stdout, p.stderr))
+            return {r["id"]: r for r in json.loads(p.stdout)["results"]}
 
-            def active(unit):
-                path = dbus.Interface(obj, MANAGER).GetUnit(unit)
-                u = bus.get_object("org.freedesktop.systemd1", path)
-                return str(u.Get("org.freedesktop.systemd1.Unit", "ActiveState",
-                                 dbus_interface="org.freedesktop.DBus.Properties"))
+        def active(unit):
+            props = mb.interface(dbusmock_bus.PROPS_IFACE, manager.GetUnit(unit))
+            return str(props.Get("org.freedesktop.systemd1.Unit", "ActiveState"))
 
-            def changes():
-                return [(str(c[1]), [str(a) if not isinstance(a, dbus.Array) else
-                                     [str(x) for x in a] for a in c[2]])
-                        for c in mock_if.GetCalls()
-                        if str(c[1]) in ("EnableUnitFiles", "DisableUnitFiles", "MaskUnitFiles",
-                                         "UnmaskUnitFiles", "StartUnit", "StopUnit", "Reload")]
+        def changes():
+            return [(m, [str(a) if not isinstance(a, dbus.Array) else [str(x) for x in a]
+                         for a in args])
+                    for m, args in mb.get_calls(CHANGES)]
 
-            mock_if.ClearCalls()
-            res = ward("check", doc)
-            check(res["avahi"]["result"] == "FAILED" and
-                  res["avahi"]["actual"] == "enabled, active", res["avahi"])
-            check(res["ssh"]["result"] == "KEPT", res["ssh"])
-            check(res["ghost"]["result"] == "KEPT" and res["ghost"]["actual"] == "not installed",
-                  res["ghost"])
-            check(res["rsync"]["result"] == "KEPT", res["rsync"])  # masked counts as disabled
-            check(res["fw"]["result"] == "FAILED" and
-                  res["fw"]["actual"] == "nftables: disabled, inactive", res["fw"])
-            check(changes() == [], "check changed something: %s" % changes())
+        mb.clear_calls()
+        res = ward("check", doc)
+        check(res["avahi"]["result"] == "FAILED" and
+              res["avahi"]["actual"] == "enabled, active", res["avahi"])
+        check(res["ssh"]["result"] == "KEPT", res["ssh"])
+        check(res["ghost"]["result"] == "KEPT" and res["ghost"]["actual"] == "not installed",
+              res["ghost"])
+        check(res["rsync"]["result"] == "KEPT", res["rsync"])  # masked counts as disabled
+        check(res["fw"]["result"] == "FAILED" and
+              res["fw"]["actual"] == "nftables: disabled, inactive", res["fw"])
+        check(changes() == [], "check changed something: %s" % changes())
 
-            res = ward("apply", doc)
-            for sid, want in (("avahi", "REPAIRED"), ("ssh", "KEPT"), ("cups", "REPAIRED"),
-                              ("ghost", "KEPT"), ("rsync", "KEPT"), ("fw", "REPAIRED")):
-                check(res[sid]["result"] == want, "%s: %s" % (sid, res[sid]))
-            calls = changes()
-            for c in (("MaskUnitFiles", [["avahi-daemon.service"], "0", "0"]),
-                      ("StopUnit", ["avahi-daemon.service", "replace"]),
-                      ("EnableUnitFiles", [["cups.service"], "0", "0"]),
-                      ("StartUnit", ["cups.service", "replace"]),
-                      ("EnableUnitFiles", [["nftables.service"], "0", "0"]),
-                      ("StartUnit", ["nftables.service", "replace"])):
-                check(c in calls, "call %s missing from %s" % (c, calls))
-            check(sum(1 for c in calls if c[0] == "Reload") == 3, calls)
-            check(not any("ssh.service" in str(c) for c in calls), calls)
-            check(mock_if.GetUfs("avahi-daemon.service") == "masked", "avahi not masked")
-            check(active("avahi-daemon.service") == "inactive", "avahi still active")
-            check(mock_if.GetUfs("cups.service") == "enabled" and
-                  active("cups.service") == "active", "cups")
+        res = ward("apply", doc)
+        for sid, want in (("avahi", "REPAIRED"), ("ssh", "KEPT"), ("cups", "REPAIRED"),
+                          ("ghost", "KEPT"), ("rsync", "KEPT"), ("fw", "REPAIRED")):
+            check(res[sid]["result"] == want, "%s: %s" % (sid, res[sid]))
+        calls = changes()
+        for c in (("MaskUnitFiles", [["avahi-daemon.service"], "0", "0"]),
+                  ("StopUnit", ["avahi-daemon.service", "replace"]),
+                  ("EnableUnitFiles", [["cups.service"], "0", "0"]),
+                  ("StartUnit", ["cups.service", "replace"]),
+                  ("EnableUnitFiles", [["nftables.service"], "0", "0"]),
+                  ("StartUnit", ["nftables.service", "replace"])):
+            check(c in calls, "call %s missing from %s" % (c, calls))
+        check(sum(1 for c in calls if c[0] == "Reload") == 3, calls)
+        check(not any("ssh.service" in str(c) for c in calls), calls)
+        check(mock_if.GetUfs("avahi-daemon.service") == "masked", "avahi not masked")
+        check(active("avahi-daemon.service") == "inactive", "avahi still active")
+        check(mock_if.GetUfs("cups.service") == "enabled" and
+              active("cups.service") == "active", "cups")
 
-            mock_if.ClearCalls()
-            res = ward("apply", doc)
-            check(all(r["result"] == "KEPT" for r in res.values()), res)
-            check(changes() == [], "second apply changed: %s" % changes())
+        mb.clear_calls()
+        res = ward("apply", doc)
+        check(all(r["result"] == "KEPT" for r in res.values()), res)
+        check(changes() == [], "second apply changed: %s" % changes())
 
-            res = ward("remove", "svc")
-            for sid in ("avahi", "cups", "fw"):
-                check(res[sid]["result"] == "REPAIRED", "%s: %s" % (sid, res[sid]))
-            check(mock_if.GetUfs("avahi-daemon.service") == "enabled" and
-                  active("avahi-daemon.service") == "active", "avahi not restored")
-            check(mock_if.GetUfs("cups.service") == "disabled" and
-                  active("cups.service") == "inactive", "cups not restored")
-            check(mock_if.GetUfs("nftables.service") == "disabled" and
-                  active("nftables.service") == "inactive", "nftables not restored")
-            check(("UnmaskUnitFiles", [["avahi-daemon.service"], "0"]) in changes(),
-                  changes())
-        finally:
-            if mock:
-                mock.terminate()
-                mock.wait(10)
-            daemon.terminate()
-            daemon.wait(10)
+        res = ward("remove", "svc")
+        for sid in ("avahi", "cups", "fw"):
+            check(res[sid]["result"] == "REPAIRED", "%s: %s" % (sid, res[sid]))
+        check(mock_if.GetUfs("avahi-daemon.service") == "enabled" and
+              active("avahi-daemon.service") == "active", "avahi not restored")
+        check(mock_if.GetUfs("cups.service") == "disabled" and
+              active("cups.service") == "inactive", "cups not restored")
+        check(mock_if.GetUfs("nftables.service") == "disabled" and
+              active("nftables.service") == "inactive", "nftables not restored")
+        check(("UnmaskUnitFiles", [["avahi-daemon.service"], "0"]) in changes(),
+              changes())
     print("ok")
 
 

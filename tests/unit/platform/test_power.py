@@ -12,17 +12,16 @@ The probe is always given a private bus address: it never reaches the machine's 
 Usage: test_power.py POWER_PROBE"""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "lib"))
+import dbusmock_bus  # noqa: E402
 
 PROBE = sys.argv[1]
-LOGIND = "org.freedesktop.login1"
 MANAGER = "org.freedesktop.login1.Manager"
 SESSION = "org.freedesktop.login1.Session"
-MOCK = "org.freedesktop.DBus.Mock"
 ACTIONS = ("LockSessions", "LockSession", "Reboot", "PowerOff", "Suspend", "Hibernate")
 
 # id: (seat, uid, user, Type, Class); "" seat: a session without one (a remote desktop)
@@ -51,7 +50,7 @@ def check(cond, msg):
 
 
 def probe(addr, *args):
-    env = dict(os.environ, WARD_SYSTEM_BUS_ADDRESS=addr)
+    env = dbusmock_bus.client_env(addr)
     p = subprocess.run([PROBE, *args], capture_output=True, text=True, env=env, timeout=60)
     check(p.returncode == 0, "power_probe %s: exit %d\n%s%s" % (args, p.returncode, p.stdout,
                                                                p.stderr))
@@ -63,93 +62,52 @@ def by_id(sessions):
 
 
 def main():
-    try:
-        import dbus
-        import dbusmock  # noqa: F401
-    except ImportError:
-        skip("python3-dbusmock not installed (scripts/install-deps)")
-    daemon_exe = shutil.which("dbus-daemon")
-    if not daemon_exe:
-        skip("dbus-daemon not installed (scripts/install-deps)")
+    reason = dbusmock_bus.skip_reason()
+    if reason:
+        skip(reason)
+    import dbus
     with tempfile.TemporaryDirectory() as tmp:
-        conf, sock = os.path.join(tmp, "bus.conf"), os.path.join(tmp, "bus")
-        with open(conf, "w") as f:
-            f.write('<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"'
-                    ' "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">\n'
-                    "<busconfig><type>system</type><listen>unix:path=%s</listen>"
-                    "<auth>EXTERNAL</auth><policy context=\"default\"><allow user=\"*\"/>"
-                    "<allow own=\"*\"/><allow send_type=\"method_call\"/>"
-                    "<allow send_destination=\"*\"/><allow receive_sender=\"*\"/>"
-                    "<allow eavesdrop=\"true\"/></policy></busconfig>\n" % sock)
-        daemon = subprocess.Popen([daemon_exe, "--config-file=" + conf, "--nofork",
-                                   "--print-address"], stdout=subprocess.PIPE, text=True)
-        mock = None
-        try:
-            addr = daemon.stdout.readline().strip()
-            check(addr, "dbus-daemon printed no address")
-            env = dict(os.environ, DBUS_SYSTEM_BUS_ADDRESS=addr)
-            mock = subprocess.Popen(["/usr/bin/python3", "-m", "dbusmock", "--system", "-t",
-                                     "logind"], env=env, stdout=subprocess.DEVNULL)
-            bus = dbus.bus.BusConnection(addr)
-            for _ in range(200):
-                if bus.name_has_owner(LOGIND):
-                    break
-                time.sleep(0.05)
-            check(bus.name_has_owner(LOGIND), "dbusmock's logind did not appear on the bus")
-            obj = bus.get_object(LOGIND, "/org/freedesktop/login1")
-            mock_if = dbus.Interface(obj, MOCK)
-
-            def set_prop(path, name, value):
-                dbus.Interface(bus.get_object(LOGIND, path),
-                               "org.freedesktop.DBus.Properties").Set(SESSION, name, value)
-
+        with dbusmock_bus.MockBus("logind") as mb:
+            addr = mb.address
             for sid, (seat, uid, user, stype, cls) in SESSIONS.items():
-                path = mock_if.AddSession(sid, seat or "seat0", dbus.UInt32(uid), user, True)
-                # the template makes every session Type "test", Class "user", on a seat
-                set_prop(path, "Type", stype)
-                set_prop(path, "Class", cls)
-                if not seat:
-                    set_prop(path, "Seat", dbus.Struct(("", dbus.ObjectPath("/")),
-                                                       signature="so"))
+                mb.add_session(sid, seat, uid, user, stype, cls)
 
             def calls():
-                return [(str(c[1]), [bool(a) if isinstance(a, dbus.Boolean) else a
-                                     for a in c[2]])
-                        for c in mock_if.GetCalls() if str(c[1]) in ACTIONS]
+                return mb.calls(ACTIONS)
 
             def reboot_args():
                 # the argument must be a D-Bus boolean false, not just something falsy
-                return [[type(a).__name__, bool(a)] for c in mock_if.GetCalls()
-                        if str(c[1]) in ("Reboot", "PowerOff") for a in c[2]]
+                return [[type(a).__name__, bool(a)]
+                        for _, args in mb.get_calls(("Reboot", "PowerOff")) for a in args]
 
             # sessions: only the graphical user ones, and nothing done to them
-            mock_if.ClearCalls()
+            mb.clear_calls()
             res = probe(addr, "sessions")
             check(res["rc"] == 0 and res["why"] == "", res)
             check(by_id(res["sessions"]) == GRAPHICAL, "sessions: %s" % res["sessions"])
             check(calls() == [], "sessions made calls: %s" % calls())
 
             # lock: LockSessions once, and the sessions it reached
-            mock_if.ClearCalls()
+            mb.clear_calls()
             res = probe(addr, "lock")
             check(res["rc"] == 0, res)
             check(by_id(res["sessions"]) == GRAPHICAL, "lock: %s" % res["sessions"])
             check(calls() == [("LockSessions", [])], "lock: calls %s" % calls())
 
             # reboot and power-off, non-interactive
-            mock_if.ClearCalls()
+            mb.clear_calls()
             res = probe(addr, "reboot")
             check(res["rc"] == 0 and res["sessions"] == [], res)
             check(calls() == [("Reboot", [False])], "reboot: calls %s" % calls())
             check(reboot_args() == [["Boolean", False]], reboot_args())
-            mock_if.ClearCalls()
+            mb.clear_calls()
             res = probe(addr, "poweroff")
             check(res["rc"] == 0, res)
             check(calls() == [("PowerOff", [False])], "poweroff: calls %s" % calls())
             check(reboot_args() == [["Boolean", False]], reboot_args())
 
             # an action that does not exist reaches nobody
-            mock_if.ClearCalls()
+            mb.clear_calls()
             res = probe(addr, "bogus")
             check(res["err"] == "WARD_EINVAL" and "unknown power action" in res["why"], res)
             check(calls() == [], "bogus: calls %s" % calls())
@@ -163,34 +121,23 @@ def main():
             # returns no sessions
             deny = ("raise dbus.exceptions.DBusException('Access denied by policy',"
                     " name='org.freedesktop.DBus.Error.AccessDenied')")
-            mock_if.AddMethod(MANAGER, "Reboot", "b", "", deny)
-            mock_if.AddMethod(MANAGER, "LockSessions", "", "", deny)
+            mb.mock.AddMethod(MANAGER, "Reboot", "b", "", deny)
+            mb.mock.AddMethod(MANAGER, "LockSessions", "", "", deny)
             res = probe(addr, "reboot")
             check(res["err"] == "WARD_EACCES" and "Access denied by policy" in res["why"], res)
             res = probe(addr, "lock")
             check(res["err"] == "WARD_EACCES" and res["sessions"] == [], res)
             # a garbled Type answer is a protocol error, not a silently shorter list
-            set_prop("/org/freedesktop/login1/session/c1", "Type", dbus.UInt32(7))
+            mb.set_property("/org/freedesktop/login1/session/c1", SESSION, "Type",
+                            dbus.UInt32(7))
             res = probe(addr, "sessions")
             check(res["err"] == "WARD_EPROTO" and res["sessions"] == [], res)
 
             # the bus without logind on it
-            mock.terminate()
-            mock.wait(10)
-            mock = None
-            for _ in range(200):
-                if not bus.name_has_owner(LOGIND):
-                    break
-                time.sleep(0.05)
+            mb.stop_mock()
             for mode in ("sessions", "lock", "reboot", "poweroff"):
                 res = probe(addr, mode)
                 check(res["err"] == "WARD_ENOTSUP" and "logind" in res["why"], (mode, res))
-        finally:
-            if mock:
-                mock.terminate()
-                mock.wait(10)
-            daemon.terminate()
-            daemon.wait(10)
 
         # no bus at all
         nobus = "unix:path=" + os.path.join(tmp, "no-such-bus")
