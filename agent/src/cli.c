@@ -112,7 +112,10 @@ static const struct cli_command commands[] = {
      .args = "install | uninstall | status [--json]",
      .summary = "register this binary with the service manager (installs without a package)",
      .run = cmd_service},
-    {.name = "help", .args = "", .summary = "show this help", .run = cmd_help},
+    {.name = "help",
+     .args = "[--man]",
+     .summary = "show this help (--man: as the ward(8) manual page)",
+     .run = cmd_help},
     {.name = NULL},
 };
 
@@ -618,12 +621,102 @@ static int cmd_inventory(struct cli *c, int argc, char **argv)
     return rc == 0 ? EXIT_OK : EXIT_FAIL;
 }
 
+/* roff text: backslashes doubled, a leading . or ' escaped, - as \- (a real hyphen). */
+static void man_text(FILE *f, const char *s)
+{
+    if (*s == '.' || *s == '\'')
+        fputs("\\&", f);
+    for (; *s; s++) {
+        if (*s == '\\')
+            fputs("\\e", f);
+        else if (*s == '-')
+            fputs("\\-", f);
+        else
+            fputc(*s, f);
+    }
+}
+
+static const char *const config_type_names[] = {"string", "integer", "size",
+                                                "choice", "URL",     "path"};
+
+/* ward(8), from the same tables as `ward help` and the configuration schema. */
+static void man_page(FILE *f)
+{
+    fprintf(f, ".TH WARD 8 \"\" \"ward %s\" \"System Administration\"\n", WARD_VERSION);
+    fputs(".SH NAME\nward \\- device management agent\n"
+          ".SH SYNOPSIS\n.B ward\n[\\fB\\-\\-config\\fR \\fIFILE\\fR] "
+          "[\\fB\\-\\-state\\-dir\\fR \\fIDIR\\fR] [\\fB\\-\\-root\\fR \\fIDIR\\fR] "
+          "[\\fB\\-\\-log\\-level\\fR \\fILEVEL\\fR] [\\fB\\-v\\fR] "
+          "\\fICOMMAND\\fR [\\fIARGS\\fR]\n"
+          ".SH DESCRIPTION\n"
+          "Ward enrolls the device with a management service (an enrollment token, a key made "
+          "on the device, a device certificate, mutual TLS), reports its hardware and installed "
+          "software, applies configuration baselines, and runs the commands the service sends, "
+          "each signed by the service's key. It runs as the system service ward.service; the "
+          "commands below also work by hand.\n"
+          ".SH COMMANDS\n",
+          f);
+    for (const struct cli_command *k = commands; k->name; k++) {
+        fputs(".TP\n.B ", f);
+        man_text(f, k->name);
+        if (*k->args) {
+            fputc(' ', f);
+            man_text(f, k->args);
+        }
+        fputc('\n', f);
+        man_text(f, k->summary);
+        fputs(".\n", f);
+    }
+    fputs(".SH OPTIONS\n"
+          ".TP\n\\fB\\-\\-config\\fR \\fIFILE\\fR\nThe configuration file (default ",
+          f);
+    man_text(f, WARD_DEFAULT_CONFIG);
+    fputs(").\n.TP\n\\fB\\-\\-state\\-dir\\fR \\fIDIR\\fR\nSets state_dir.\n"
+          ".TP\n\\fB\\-\\-root\\fR \\fIDIR\\fR\nSets root.\n"
+          ".TP\n\\fB\\-\\-log\\-level\\fR \\fILEVEL\\fR\nSets log_level.\n"
+          ".TP\n\\fB\\-v\\fR, \\fB\\-\\-verbose\\fR\nThe same as "
+          "\\fB\\-\\-log\\-level debug\\fR.\n"
+          ".SH CONFIGURATION\nThe configuration file is a JSON object with these keys, all "
+          "optional; an unknown key or a bad value is an error that names it "
+          "(\\fBward config check\\fR \\fIFILE\\fR).\n",
+          f);
+    for (const struct agent_config_field *fl = agent_config_schema; fl->name; fl++) {
+        fputs(".TP\n.B ", f);
+        man_text(f, fl->name);
+        fprintf(f, " \\fR(%s)\\fP\n", config_type_names[fl->type]);
+        man_text(f, fl->description);
+        fputs(".\n", f);
+    }
+    fputs(".SH ENVIRONMENT\n.TP\n.B WARD_ENROLL_TOKEN\nAn enrollment token for "
+          "\\fBward enroll\\fR and for the service's first start (taken out of the "
+          "environment once read).\n"
+          ".SH FILES\n.TP\n",
+          f);
+    man_text(f, WARD_DEFAULT_CONFIG);
+    fputs("\nThe configuration.\n.TP\n", f);
+    man_text(f, WARD_DEFAULT_TOKEN_FILE);
+    fputs("\nAn enrollment token (owned by root, mode 0600) the service enrolls with on its "
+          "first start, deleted once enrolled.\n.TP\n",
+          f);
+    man_text(f, WARD_DEFAULT_STATE_DIR);
+    fputs("\nThe state database, the device key and certificates (mode 0700).\n"
+          ".SH EXIT STATUS\n0 on success, 1 on failure, 2 for a usage error; "
+          "\\fBward baseline\\fR returns 3 when a setting could not be evaluated or applied.\n"
+          ".SH SEE ALSO\n\\fBward\\-server\\fR(8), \\fBsystemctl\\fR(1), "
+          "\\fBjournalctl\\fR(1)\n",
+          f);
+}
+
 static int cmd_help(struct cli *c, int argc, char **argv)
 {
+    static const char *const allowed[] = {"--man", NULL};
     (void)c;
-    (void)argc;
-    (void)argv;
-    usage(stdout);
+    if (check_args("help", argc, argv, allowed) != EXIT_OK)
+        return EXIT_USAGE;
+    if (has_flag(argc, argv, "--man"))
+        man_page(stdout);
+    else
+        usage(stdout);
     return EXIT_OK;
 }
 

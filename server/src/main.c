@@ -89,6 +89,42 @@ static void usage(FILE *f)
             DEFAULT_DATA_DIR);
 }
 
+/* ward-server(8): the usage text above, verbatim in a no-fill block, with the few words a
+ * manual page needs around it. */
+static void man_page(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        return;
+    usage(m);
+    fclose(m);
+    printf(".TH WARD-SERVER 8 \"\" \"ward-server %s\" \"System Administration\"\n"
+           ".SH NAME\nward\\-server \\- reference management service for Ward agents\n"
+           ".SH SYNOPSIS\n.nf\n",
+           WARD_VERSION);
+    for (const char *s = text; s && *s; s++) {
+        if ((s == text || s[-1] == '\n') && (*s == '.' || *s == '\''))
+            fputs("\\&", stdout);
+        if (*s == '\\')
+            fputs("\\e", stdout);
+        else if (*s == '-')
+            fputs("\\-", stdout);
+        else
+            putchar(*s);
+    }
+    printf(".fi\n.SH DESCRIPTION\n"
+           "ward\\-server enrolls devices with one-time tokens, issues their certificates "
+           "from its own CA, serves their mutual-TLS check-ins, signs the commands it queues "
+           "for them, and stores their inventory, compliance and results in SQLite under "
+           "its data directory (mode 0700). It runs as ward\\-server.service.\n"
+           ".SH FILES\n.TP\n%s\nThe data directory: CA, keys, the database, the admin "
+           "socket.\n.SH SEE ALSO\n\\fBward\\fR(8)\n",
+           DEFAULT_DATA_DIR);
+    free(text);
+}
+
 static int fail(const char *what, int rc)
 {
     fprintf(stderr, "ward-server: %s: %s\n", what, ward_strerror(rc));
@@ -2063,6 +2099,9 @@ int main(int argc, char **argv)
             ward_log_set_level(WARD_LOG_DEBUG);
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
+            return EXIT_OK;
+        } else if (strcmp(a, "--man") == 0) {
+            man_page();
             return EXIT_OK;
         } else {
             fprintf(stderr, "ward-server: unknown option '%s'\n", a);

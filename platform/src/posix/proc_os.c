@@ -667,7 +667,7 @@ void plat_proc_os_init(void)
 
 int plat_proc_cgroup_delegated(char **parent)
 {
-    char *self = NULL, dir[PATH_MAX], leaf[PATH_MAX + 8], ctl[512], want[64] = "";
+    char *self = NULL, dir[PATH_MAX], leaf[PATH_MAX + 8], ctl[512], want[64];
     char xv[8];
     size_t len = 0;
     struct statfs sf;
@@ -714,11 +714,8 @@ int plat_proc_cgroup_delegated(char **parent)
         return WARD_ENOTSUP;
     if (cg_read(dir, "cgroup.controllers", ctl, sizeof(ctl)) != 0 || !has_word(ctl, "memory"))
         return WARD_ENOTSUP;
-    strcat(want, "+memory");
-    if (has_word(ctl, "cpu"))
-        strcat(want, " +cpu");
-    if (has_word(ctl, "pids"))
-        strcat(want, " +pids");
+    snprintf(want, sizeof(want), "+memory%s%s", has_word(ctl, "cpu") ? " +cpu" : "",
+             has_word(ctl, "pids") ? " +pids" : "");
     snprintf(leaf, sizeof(leaf), "%s/agent", dir);
     if (mkdir(leaf, 0755) != 0 && errno != EEXIST)
         return plat_err_from_errno(errno);
