@@ -9,7 +9,7 @@
  * posix_spawn on the same kind of script file, gives bash's start-up (exec to first
  * statement), which is subtracted: what is left is the agent's time from the envelope to
  * the child's execve. Also the ingest alone, and what fork() costs over posix_spawn here
- * (libuv spawns with fork). Prints one line, medians (fork_extra: mean) in microseconds:
+ * (what starting children with clone(CLONE_VM | CLONE_VFORK) instead of libuv's fork saves). Prints one line, medians (fork_extra: mean) in microseconds:
  *   envexec n=N agent_to_script_us=... bash_startup_us=... envelope_to_exec_us=...
  *           ingest_us=... fork_extra_us=...
  */
