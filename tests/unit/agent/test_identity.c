@@ -10,8 +10,11 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <uv.h>
 
+#include "agent/config.h"
 #include "agent/identity.h"
+#include "agent/session.h"
 #include "agent/state.h"
 #include "agent/status.h"
 #include "ward/alloc.h"
@@ -189,4 +192,68 @@ WT_TEST(foreign_ca_refused)
     EVP_PKEY_free(k);
     ca_free(&ca);
     ca_free(&other);
+}
+
+static void on_session_closed(void *ctx)
+{
+    *(int *)ctx = 1;
+}
+
+/* Work begun for one identity is not sent under another (agent_session_serves, which the
+ * inventory upload and the baseline sync ask after their off-loop part): the loaded
+ * identity serves until the session reloads; after `enroll --force` and the reload only
+ * the new one does. Real state database, real client (no request is made). */
+WT_TEST(session_serves_one_identity)
+{
+    struct agent_state *st = NULL;
+    struct agent_session *s = NULL;
+    struct agent_config cfg;
+    struct ca ca;
+    EVP_PKEY *k1 = NULL, *k2 = NULL;
+    uint8_t cmdkey[WARD_ED25519_PUB_LEN];
+    char *c1, *c2;
+    uv_loop_t loop;
+    int closed = 0;
+
+    memset(cmdkey, 7, sizeof(cmdkey));
+    ca_new(&ca, "Test CA");
+    WT_OK(ward_key_generate_p256(&k1));
+    WT_OK(ward_key_generate_p256(&k2));
+    c1 = issue(k1, ca.key, ca.cert, "d-1", 30);
+    c2 = issue(k2, ca.key, ca.cert, "d-2", 30);
+    WT_OK(agent_state_open(wt_path("st"), &st));
+    WT_OK(agent_config_init(&cfg));
+    WT_EQ_INT(uv_loop_init(&loop), 0);
+    WT_OK(agent_session_new(&loop, st, &cfg, &s));
+    WT_EQ_INT(agent_session_serves(s, "d-1"), 0); /* nothing loaded: serves nobody */
+
+    WT_OK(agent_identity_store_new(st, k1, "d-1", "https://127.0.0.1:1", c1, ca.pem, cmdkey, NULL));
+    WT_OK(agent_session_load(s, 1));
+    WT_EQ_INT(agent_session_serves(s, "d-1"), 1);
+    WT_EQ_INT(agent_session_serves(s, "d-2"), 0);
+    WT_EQ_INT(agent_session_serves(s, NULL), 0);
+
+    /* enroll --force as another device: the session still holds d-1 (its requests go out
+     * with d-1's certificate) and says that the database changed */
+    WT_OK(agent_identity_store_new(st, k2, "d-2", "https://127.0.0.1:1", c2, ca.pem, cmdkey, NULL));
+    WT_EQ_INT(agent_session_identity_changed(s), 1);
+    WT_EQ_INT(agent_session_serves(s, "d-1"), 1);
+    /* the check-in's reload: from now on d-1's collected work is dropped */
+    agent_session_teardown(s);
+    WT_EQ_INT(agent_session_serves(s, "d-1"), 0); /* torn down: serves nobody */
+    WT_OK(agent_session_load(s, 1));
+    WT_EQ_INT(agent_session_serves(s, "d-1"), 0);
+    WT_EQ_INT(agent_session_serves(s, "d-2"), 1);
+
+    agent_session_close(s, on_session_closed, &closed);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    WT_EQ_INT(closed, 1);
+    WT_EQ_INT(uv_loop_close(&loop), 0);
+    agent_config_release(&cfg);
+    agent_state_close(st);
+    ward_free(c1);
+    ward_free(c2);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    ca_free(&ca);
 }
