@@ -75,7 +75,10 @@ static int cmd_baseline(struct cli *c, int argc, char **argv);
 static int cmd_service(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
-    {.name = "run", .args = "", .summary = "run the agent in the foreground", .run = cmd_run},
+    {.name = "run",
+     .args = "[--service]",
+     .summary = "run the agent (in the foreground; --service: as the Windows service)",
+     .run = cmd_run},
     {.name = "version",
      .args = "[--json]",
      .summary = "print the version and library versions",
@@ -206,19 +209,33 @@ out:
     return rc;
 }
 
+struct run_args {
+    struct cli *c;
+    struct agent_daemon_opts o;
+};
+
+static int run_daemon(void *ctx)
+{
+    struct run_args *a = ctx;
+    return agent_daemon_run(&a->c->cfg, &a->o);
+}
+
 static int cmd_run(struct cli *c, int argc, char **argv)
 {
-    struct agent_daemon_opts o = {0};
+    static const char *const allowed[] = {"--service", NULL};
+    struct run_args a = {.c = c};
     int rc;
-    if (check_args("run", argc, argv, NULL) != EXIT_OK)
+    if (check_args("run", argc, argv, allowed) != EXIT_OK)
         return EXIT_USAGE;
     if (load_config(c) != 0)
         return EXIT_FAIL;
-    o.config_path = c->config_path;
-    o.config_required = c->config_explicit;
-    o.overrides = c->overrides;
-    o.n_overrides = c->n_overrides;
-    rc = agent_daemon_run(&c->cfg, &o);
+    a.o.config_path = c->config_path;
+    a.o.config_required = c->config_explicit;
+    a.o.overrides = c->overrides;
+    a.o.n_overrides = c->n_overrides;
+    /* --service: under the service manager's dispatcher (Windows' SCM; systemd needs none) */
+    rc = has_flag(argc, argv, "--service") ? plat_service_dispatch("ward", run_daemon, &a)
+                                           : run_daemon(&a);
     if (rc != 0) {
         fprintf(stderr, "ward run: %s\n", ward_strerror(rc));
         return EXIT_FAIL;

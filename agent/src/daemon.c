@@ -32,6 +32,7 @@ struct daemon {
     uv_loop_t loop;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watchdog; /* WATCHDOG=1 from the loop itself: a hung loop stops sending it */
+    uv_async_t svc_stop; /* a stop request from the service manager's thread (Windows) */
     struct agent_provision *provision;
     struct agent_config cfg;
     const struct agent_daemon_opts *opts;
@@ -152,6 +153,7 @@ void agent_parts_close(struct agent_parts *p, void (*cb)(void *ctx), void *ctx)
 static void on_provision_closed(void *ctx)
 {
     struct daemon *d = ctx;
+    plat_service_set_stop(NULL, NULL); /* before its async handle goes */
     uv_walk(&d->loop, close_walk, NULL);
 }
 
@@ -259,6 +261,17 @@ static void on_signal(uv_signal_t *h, int signum)
         daemon_stop(d, signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
 
+static void on_svc_stop(uv_async_t *h)
+{
+    daemon_stop(h->data, "stop requested by the service manager");
+}
+
+/* On the service manager's thread: hand the request to the loop. */
+static void svc_stop_request(void *ctx)
+{
+    uv_async_send(ctx);
+}
+
 static int start_signal(struct daemon *d, uv_signal_t *h, int signum)
 {
     int rc = uv_signal_init(&d->loop, h);
@@ -324,13 +337,16 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
     }
     if ((rc = start_signal(&d, &d.sig_term, SIGTERM)) != 0 ||
         (rc = start_signal(&d, &d.sig_int, SIGINT)) != 0 ||
-        (rc = start_signal(&d, &d.sig_hup, SIGHUP)) != 0) {
+        (rc = start_signal(&d, &d.sig_hup, SIGHUP)) != 0 ||
+        (rc = uv_async_init(&d.loop, &d.svc_stop, on_svc_stop) == 0 ? 0 : WARD_EIO) != 0) {
         WARD_LOG_ERR(rc, "cannot install signal handlers");
         daemon_stop(&d, "start-up failure");
         uv_run(&d.loop, UV_RUN_DEFAULT);
         goto out;
     }
 
+    d.svc_stop.data = &d;
+    plat_service_set_stop(svc_stop_request, &d.svc_stop);
     WARD_INFO("ward %s running, state in %s", WARD_VERSION, d.cfg.state_dir);
     /* Under systemd with Delegate=yes: scripts get cgroups of their own (memory.max). */
     if (plat_proc_cgroup_delegated(&cgroup) == 0)

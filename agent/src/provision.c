@@ -240,7 +240,7 @@ int agent_provision_start(uv_loop_t *loop, const struct agent_config *cfg, struc
          * process starts or shows carries it. */
         memset((char *)(uintptr_t)env, 'x', strlen(env));
     }
-    unsetenv("WARD_ENROLL_TOKEN");
+    uv_os_unsetenv("WARD_ENROLL_TOKEN");
     *out = p;
     if (agent_identity_lifecycle(st) != AGENT_NOT_ENROLLED)
         p->finished = 1; /* nothing to do, and no done callback: nothing changed */

@@ -20,6 +20,20 @@ unsigned long long plat_service_watchdog_usec(void);
 /* WATCHDOG=1: the loop is alive. Send at least twice per interval. */
 int plat_service_watchdog(void);
 
+/* The service's main under its manager. Windows: connects to the service control manager
+ * (StartServiceCtrlDispatcher), reports START_PENDING and calls run(ctx) on the service
+ * thread; plat_service_ready then reports RUNNING, plat_service_stopping STOP_PENDING, and
+ * when run returns the service reports STOPPED (a nonzero result as a service-specific
+ * error, which the recovery actions act on). A STOP or SHUTDOWN from the manager calls the
+ * handler set with plat_service_set_stop, on the manager's thread. WARD_ESTATE when the
+ * process was not started by the service manager. Linux: calls run(ctx) (systemd needs no
+ * dispatcher). Returns run's result. */
+int plat_service_dispatch(const char *name, int (*run)(void *ctx), void *ctx);
+/* What a stop request from the manager does: stop(ctx), on another thread (so it must be
+ * thread-safe: uv_async_send). NULL removes it; after that returns, stop is not running
+ * and will not be called. */
+void plat_service_set_stop(void (*stop)(void *ctx), void *ctx);
+
 /* ---- registration (`ward service install|uninstall|status`, for installs without a
  * package; the deb and rpm ship the unit themselves) ---------------------------------- */
 

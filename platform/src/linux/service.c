@@ -106,6 +106,18 @@ int plat_service_watchdog(void)
     return notify("WATCHDOG=1");
 }
 
+int plat_service_dispatch(const char *name, int (*run)(void *ctx), void *ctx)
+{
+    (void)name;
+    return run(ctx);
+}
+
+void plat_service_set_stop(void (*stop)(void *ctx), void *ctx)
+{
+    (void)stop; /* systemd stops the service with SIGTERM, which the daemon handles */
+    (void)ctx;
+}
+
 /* ---- registration ----------------------------------------------------------------------- */
 
 #define UNIT_DIR "/etc/systemd/system"
