@@ -192,6 +192,12 @@ static int load_config(struct cli *c)
             fprintf(stderr, "ward: %s: %s\n", c->config_path, ward_strerror(rc));
         goto out;
     }
+    rc = agent_config_apply_policy(&c->cfg, &errs);
+    if (rc != 0) {
+        fprintf(stderr, "ward: a setting the installer left is invalid: %s",
+                errs.data ? errs.data : ward_strerror(rc));
+        goto out;
+    }
     for (size_t i = 0; i < c->n_overrides; i++) {
         const char *eq = strchr(c->overrides[i], '=');
         char name[64];

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "platform/service.h"
 #include "ward/alloc.h"
 #include "ward/buf.h"
 #include "ward/config.h"
@@ -178,6 +179,22 @@ void agent_config_release(struct agent_config *cfg)
             ward_free(*slot);
             *slot = NULL;
         }
+}
+
+int agent_config_apply_policy(struct agent_config *cfg, struct ward_buf *errs)
+{
+    for (const struct agent_config_field *f = agent_config_schema; f->name; f++) {
+        char *v = NULL;
+        int rc = plat_policy_get(f->name, &v);
+        if (rc == WARD_ENOENT)
+            continue;
+        if (rc == 0)
+            rc = agent_config_set(cfg, f->name, v, errs);
+        ward_free(v);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }
 
 int agent_config_copy(struct agent_config *dst, const struct agent_config *src)

@@ -188,6 +188,9 @@ static int build_config(struct daemon *d, struct agent_config *out, struct ward_
         if (rc != 0)
             goto out;
     }
+    rc = agent_config_apply_policy(out, errs);
+    if (rc != 0)
+        goto out;
     for (size_t i = 0; i < o->n_overrides; i++) {
         const char *eq = strchr(o->overrides[i], '=');
         char name[64];

@@ -35,7 +35,9 @@ struct agent_provision {
     void *ctx;
     uv_timer_t timer;
     uv_work_t work;
-    char *env_token; /* WARD_ENROLL_TOKEN, taken out of the environment at start */
+    char *env_token; /* WARD_ENROLL_TOKEN, taken out of the environment at start, or the
+                      * installer's enroll_token (from_policy) */
+    int from_policy; /* env_token came from plat_policy_get("enroll_token") */
     int working;     /* an attempt is in the threadpool */
     int refused;     /* the last token was refused for good: wait for a reload */
     int finished;    /* enrolled: nothing more to do */
@@ -133,6 +135,11 @@ static void after_enroll(uv_work_t *w, int status)
     if (rc == 0 || rc == WARD_EEXIST) {
         /* EEXIST: someone ran `ward enroll` meanwhile; that identity stands. */
         WARD_INFO("%s", rc == 0 ? p->wmsg : "enrolled meanwhile by someone else");
+        if (rc == 0 && p->from_policy) {
+            int drc = plat_policy_delete("enroll_token");
+            if (drc != 0 && drc != WARD_ENOENT)
+                WARD_LOG_WARN_ERR(drc, "enrolled, but cannot delete the installer's token");
+        }
         if (rc == 0 && p->env_token) {
             memset(p->env_token, 0, strlen(p->env_token));
             ward_free(p->env_token);
@@ -188,8 +195,13 @@ static void attempt_now(struct agent_provision *p)
         return;
     }
     if (!p->env_token && !have_token_file(p->cfg)) {
-        uv_timer_start(&p->timer, on_timer, LOOK_AGAIN_MS, 0);
-        return;
+        /* last: what the installer left (the MSI's ENROLL_TOKEN) */
+        if (plat_policy_get("enroll_token", &p->env_token) == 0) {
+            p->from_policy = 1;
+        } else {
+            uv_timer_start(&p->timer, on_timer, LOOK_AGAIN_MS, 0);
+            return;
+        }
     }
     rc = agent_config_copy(&p->wcfg, p->cfg);
     if (rc == 0) {
@@ -205,8 +217,9 @@ static void attempt_now(struct agent_provision *p)
         return;
     }
     p->working = 1;
-    WARD_INFO("enrolling with the token from %s",
-              p->env_token ? "WARD_ENROLL_TOKEN" : p->cfg->enroll_token_file);
+    WARD_INFO("enrolling with the token from %s", p->from_policy ? "the installer (enroll_token)"
+                                                  : p->env_token ? "WARD_ENROLL_TOKEN"
+                                                                 : p->cfg->enroll_token_file);
 }
 
 int agent_provision_start(uv_loop_t *loop, const struct agent_config *cfg, struct agent_state *st,

@@ -65,6 +65,11 @@ int agent_config_load_file(struct agent_config *cfg, const char *path, struct wa
 /* Sets one field by name from a command-line string with the same validation. */
 int agent_config_set(struct agent_config *cfg, const char *name, const char *value,
                      struct ward_buf *errs);
+/* Settings the installer left for the service (plat_policy_get: the MSI's SERVER_URL and
+ * ENROLL_TOKEN_FILE under HKLM\SOFTWARE\Ward on Windows; nothing on Linux), each applied
+ * like agent_config_set, by the key's name: after the configuration file, before the
+ * command-line flags. */
+int agent_config_apply_policy(struct agent_config *cfg, struct ward_buf *errs);
 /* Deep copy (for SIGHUP reload: build the new one, then swap). */
 int agent_config_copy(struct agent_config *dst, const struct agent_config *src);
 

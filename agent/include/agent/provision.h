@@ -9,7 +9,9 @@
  * the network. A token the service refuses (invalid, expired, revoked, used up, a CA that
  * does not match its pin) or a token file with open permissions is not retried: the reason
  * is logged and shown as the service status until the next reload (SIGHUP) or start.
- * Without any token it looks for the file again every minute.
+ * On Windows the token may also come from the installer (the MSI's ENROLL_TOKEN, in
+ * HKLM\\SOFTWARE\\Ward\\enroll_token), deleted there once enrolled. Without any token it
+ * looks again every minute.
  */
 #ifndef AGENT_PROVISION_H
 #define AGENT_PROVISION_H

@@ -71,6 +71,16 @@ int plat_service_uninstall(const char *root, const char *name, char *msg, size_t
  * when there is no such unit. */
 int plat_service_query(const char *root, const char *name, struct plat_service_info *out);
 
+/* ---- what the installer left for the service ----------------------------------------- */
+
+/* A setting the installer wrote for the service (Windows: a REG_SZ value NAME under
+ * HKLM\SOFTWARE\Ward, which the MSI writes from its SERVER_URL, ENROLL_TOKEN and
+ * ENROLL_TOKEN_FILE properties). *out is ward_malloc'd UTF-8; WARD_ENOENT when absent or
+ * empty. Linux: always WARD_ENOENT (the packages use files in /etc/ward). */
+int plat_policy_get(const char *name, char **out);
+/* Removes that value (an enrollment token once used). WARD_ENOENT when absent. */
+int plat_policy_delete(const char *name);
+
 /* For a long-running process, before its loop starts: the allocator keeps a single arena
  * (glibc would add one per thread, each holding on to what it once needed) and libuv's
  * threadpool gets 2 threads unless UV_THREADPOOL_SIZE says otherwise. No-op elsewhere. */

@@ -118,6 +118,20 @@ void plat_service_set_stop(void (*stop)(void *ctx), void *ctx)
     (void)ctx;
 }
 
+int plat_policy_get(const char *name, char **out)
+{
+    (void)name;
+    if (out)
+        *out = NULL;
+    return WARD_ENOENT;
+}
+
+int plat_policy_delete(const char *name)
+{
+    (void)name;
+    return WARD_ENOENT;
+}
+
 /* ---- registration ----------------------------------------------------------------------- */
 
 #define UNIT_DIR "/etc/systemd/system"

@@ -84,6 +84,8 @@ static DWORD WINAPI on_control(DWORD control, DWORD type, LPVOID data, LPVOID ct
     }
 }
 
+static void configure_self(void);
+
 static void WINAPI service_main(DWORD argc, LPWSTR *argv)
 {
     (void)argc;
@@ -94,6 +96,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
         return;
     }
     report(SERVICE_START_PENDING, 30000);
+    configure_self();
     g_rc = g_run(g_run_ctx);
     if (g_rc != 0) {
         g_status.dwWin32ExitCode = ERROR_SERVICE_SPECIFIC_ERROR;
@@ -212,6 +215,94 @@ static int append_arg(struct ward_buf *b, const char *w)
     return rc == 0 ? ward_buf_append(b, "\"", 1) : rc;
 }
 
+/* Recovery actions restart/restart/restart (5 s, 30 s, 60 s; the count resets after a
+ * day), also when the service stops with an error, delayed automatic start, and the
+ * description. Best effort: the service works without them, and wine answers some with
+ * ERROR_CALL_NOT_IMPLEMENTED. */
+static void set_recovery(SC_HANDLE svc)
+{
+    SC_ACTION actions[3] = {
+        {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 60000}};
+    SERVICE_FAILURE_ACTIONSW fa;
+    SERVICE_FAILURE_ACTIONS_FLAG faf = {TRUE};
+    SERVICE_DELAYED_AUTO_START_INFO delayed = {TRUE};
+    SERVICE_DESCRIPTIONW desc;
+    wchar_t desc_text[] = L"Ward device management agent: enrollment, inventory, baselines "
+                          L"and signed commands.";
+
+    memset(&fa, 0, sizeof(fa));
+    fa.dwResetPeriod = 86400;
+    fa.cActions = 3;
+    fa.lpsaActions = actions;
+    desc.lpDescription = desc_text;
+    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc))
+        WARD_WARN("service description not set (error %lu)", (unsigned long)GetLastError());
+    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa))
+        WARD_WARN("recovery actions not set (error %lu)", (unsigned long)GetLastError());
+    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &faf))
+        WARD_WARN("recovery on non-crash failures not set (error %lu)",
+                  (unsigned long)GetLastError());
+    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed))
+        WARD_WARN("delayed start not set (error %lu)", (unsigned long)GetLastError());
+}
+
+/* An unquoted program path with a space (C:\Program Files\Ward\ward.exe run ...) would let
+ * C:\Program.exe run in its place: quote it. */
+static void quote_image_path(SC_HANDLE svc)
+{
+    union {
+        QUERY_SERVICE_CONFIGW c;
+        char raw[8192];
+    } cfg;
+    DWORD need = 0;
+    const wchar_t *p, *exe;
+    wchar_t fixed[2048];
+    size_t n;
+
+    if (!QueryServiceConfigW(svc, &cfg.c, sizeof(cfg), &need) || !cfg.c.lpBinaryPathName)
+        return;
+    p = cfg.c.lpBinaryPathName;
+    if (p[0] == L'"')
+        return;
+    for (exe = p; *exe; exe++)
+        if (_wcsnicmp(exe, L".exe", 4) == 0 && (exe[4] == L' ' || exe[4] == L'\0'))
+            break;
+    if (!*exe)
+        return;
+    n = (size_t)(exe + 4 - p);
+    if (!wmemchr(p, L' ', n) || wcslen(p) + 3 > sizeof(fixed) / sizeof(fixed[0]))
+        return;
+    fixed[0] = L'"';
+    wmemcpy(fixed + 1, p, n);
+    fixed[n + 1] = L'"';
+    wcscpy(fixed + n + 2, p + n);
+    if (ChangeServiceConfigW(svc, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, SERVICE_NO_CHANGE, fixed,
+                             NULL, NULL, NULL, NULL, NULL, NULL))
+        WARD_INFO("quoted the service's program path (it had a space and no quotes)");
+    else
+        WARD_WARN("cannot quote the service's program path (error %lu)",
+                  (unsigned long)GetLastError());
+}
+
+/* Whoever registered the service (ward service install, the MSI, an administrator's sc
+ * create), it gets the same recovery and a safe path when it starts. */
+static void configure_self(void)
+{
+    SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT), svc = NULL;
+    if (scm)
+        svc = OpenServiceW(scm, g_name, SERVICE_CHANGE_CONFIG | SERVICE_QUERY_CONFIG);
+    if (svc) {
+        set_recovery(svc);
+        quote_image_path(svc);
+        CloseServiceHandle(svc);
+    } else {
+        WARD_WARN("cannot open the own service to set its recovery (error %lu)",
+                  (unsigned long)GetLastError());
+    }
+    if (scm)
+        CloseServiceHandle(scm);
+}
+
 static int win_err(DWORD e)
 {
     switch (e) {
@@ -238,14 +329,6 @@ int plat_service_install(const char *root, const struct plat_service_def *def, c
     struct ward_buf cmd;
     wchar_t *wname = NULL, *wcmd = NULL, *wdisplay = NULL;
     SC_HANDLE scm = NULL, svc = NULL;
-    SC_ACTION actions[3] = {
-        {SC_ACTION_RESTART, 5000}, {SC_ACTION_RESTART, 30000}, {SC_ACTION_RESTART, 60000}};
-    SERVICE_FAILURE_ACTIONSW fa;
-    SERVICE_FAILURE_ACTIONS_FLAG faf = {TRUE};
-    SERVICE_DELAYED_AUTO_START_INFO delayed = {TRUE};
-    SERVICE_DESCRIPTIONW desc;
-    wchar_t desc_text[] = L"Ward device management agent: enrollment, inventory, baselines "
-                          L"and signed commands.";
     int rc;
 
     msg[0] = '\0';
@@ -296,22 +379,7 @@ int plat_service_install(const char *root, const struct plat_service_def *def, c
                  def->name, (unsigned long)e);
         goto out;
     }
-    memset(&fa, 0, sizeof(fa));
-    fa.dwResetPeriod = 86400;
-    fa.cActions = 3;
-    fa.lpsaActions = actions;
-    desc.lpDescription = desc_text;
-    /* Recovery and delayed start are best effort: the service works without them, and
-     * wine answers some of them with ERROR_CALL_NOT_IMPLEMENTED. */
-    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_DESCRIPTION, &desc))
-        WARD_WARN("service description not set (error %lu)", (unsigned long)GetLastError());
-    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fa))
-        WARD_WARN("recovery actions not set (error %lu)", (unsigned long)GetLastError());
-    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &faf))
-        WARD_WARN("recovery on non-crash failures not set (error %lu)",
-                  (unsigned long)GetLastError());
-    if (!ChangeServiceConfig2W(svc, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed))
-        WARD_WARN("delayed start not set (error %lu)", (unsigned long)GetLastError());
+    set_recovery(svc);
     if (!StartServiceW(svc, 0, NULL)) {
         DWORD e = GetLastError();
         rc = win_err(e);
@@ -447,6 +515,54 @@ int plat_service_query(const char *root, const char *name, struct plat_service_i
     CloseServiceHandle(svc);
     CloseServiceHandle(scm);
     return 0;
+}
+
+/* ---- what the installer left ------------------------------------------------------------ */
+
+#define POLICY_KEY L"SOFTWARE\\Ward"
+
+int plat_policy_get(const char *name, char **out)
+{
+    wchar_t *wname = NULL, buf[4096];
+    DWORD size = sizeof(buf), type = 0;
+    LSTATUS st;
+    int rc;
+
+    *out = NULL;
+    rc = wide(name, &wname);
+    if (rc != 0)
+        return rc;
+    st = RegGetValueW(HKEY_LOCAL_MACHINE, POLICY_KEY, wname, RRF_RT_REG_SZ | RRF_SUBKEY_WOW6464KEY,
+                      &type, buf, &size);
+    ward_free(wname);
+    if (st == ERROR_FILE_NOT_FOUND)
+        return WARD_ENOENT;
+    if (st == ERROR_MORE_DATA)
+        return WARD_ETOOBIG;
+    if (st != ERROR_SUCCESS)
+        return WARD_EIO;
+    if (buf[0] == L'\0')
+        return WARD_ENOENT; /* the MSI writes an empty value for a property not given */
+    return plat_win_wide_to_utf8(buf, out);
+}
+
+int plat_policy_delete(const char *name)
+{
+    wchar_t *wname = NULL;
+    HKEY key;
+    LSTATUS st;
+    int rc = wide(name, &wname);
+    if (rc != 0)
+        return rc;
+    st = RegOpenKeyExW(HKEY_LOCAL_MACHINE, POLICY_KEY, 0, KEY_SET_VALUE | KEY_WOW64_64KEY, &key);
+    if (st == ERROR_SUCCESS) {
+        st = RegDeleteValueW(key, wname);
+        RegCloseKey(key);
+    }
+    ward_free(wname);
+    if (st == ERROR_FILE_NOT_FOUND)
+        return WARD_ENOENT;
+    return st == ERROR_SUCCESS ? 0 : WARD_EIO;
 }
 
 void plat_service_memory_init(void)
