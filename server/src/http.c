@@ -59,6 +59,8 @@ struct srv_tconn {
     int pumping;
     int tls_shutdown; /* close_notify queued */
     int lingering;    /* write side shut, discarding input until EOF or timer */
+    int truncated;    /* a file body ended early: flush what is queued, then end (no
+                       * close_notify, so the peer sees the body was cut short) */
     unsigned writes;  /* uv_write requests in flight */
     size_t backlog;   /* their bytes */
     enum timer_kind timer_kind;
@@ -248,7 +250,7 @@ static void on_write(uv_write_t *req, int status)
         srv_conn_resume(&t->conn);
         return; /* resume synced */
     }
-    if (t->tls_shutdown && t->writes == 0)
+    if ((t->tls_shutdown || t->truncated) && t->writes == 0)
         begin_linger(t);
     else
         file_pump(t);
@@ -427,7 +429,10 @@ static void file_read_done(uv_fs_t *req)
                   n < 0 ? uv_strerror((int)n) : "file shorter than announced",
                   (unsigned long long)c->file_left);
         srv_conn_file_done(c, 0);
-        tconn_close(t);
+        /* Not tconn_close: that would cancel the chunks still queued for the peer. */
+        t->truncated = 1;
+        if (!t->closing && t->writes == 0)
+            begin_linger(t);
         return;
     }
     if (tls_put(t, t->fbuf, (size_t)n))
