@@ -252,7 +252,8 @@ static void daemon_reload(struct daemon *d)
                                              * session with the new identity) */
     agent_provision_retry(d->provision);    /* a token refused before gets another look */
     ward_buf_release(&errs);
-    plat_service_ready("running");
+    plat_service_ready(agent_state_enrolled(d->state) ? "running, enrolled"
+                                                      : "running, not enrolled");
 }
 
 static void on_signal(uv_signal_t *h, int signum)

@@ -124,6 +124,9 @@ static const struct param_field script_params[] = {
      .item_what = "a local user name (letters, digits, '.', '_', '-'; not starting with '-')"},
     {.name = "timeout", .kind = PK_INT, .min = 1, .max = 86400},
     {.name = "output_max", .kind = PK_INT, .min = 1024, .max = 1048576},
+    /* the agent's limits (enforcement/src/linux/cmd_script.c, same bounds) */
+    {.name = "cpu_seconds", .kind = PK_INT, .min = 1, .max = 86400},
+    {.name = "memory_mb", .kind = PK_INT, .min = 16, .max = 65536},
     {.name = NULL},
 };
 

@@ -61,7 +61,7 @@ static void usage(FILE *f)
             "  command send DEVICE reboot|shutdown [--grace S] [--deadline ISO]\n"
             "               [--deferrals N] [--message TEXT]\n"
             "  command send DEVICE script FILE [--interpreter PATH] [--user U] [--timeout S]\n"
-            "               [--arg A]...\n"
+            "               [--memory-mb N] [--cpu-seconds S] [--arg A]...\n"
             "  command send DEVICE package install|remove|upgrade NAME...\n"
             "  command send DEVICE package-file FILE\n"
             "  command send DEVICE os-update [--security] [--reboot]\n"
@@ -725,7 +725,7 @@ static void command_send_usage(void)
             "       ward-server command send DEVICE reboot|shutdown [--grace S] [--deadline ISO]\n"
             "                   [--deferrals N] [--message TEXT]\n"
             "       ward-server command send DEVICE script FILE [--interpreter PATH] [--user U]\n"
-            "                   [--timeout S] [--arg A]...\n"
+            "                   [--timeout S] [--memory-mb N] [--cpu-seconds S] [--arg A]...\n"
             "       ward-server command send DEVICE package install|remove|upgrade NAME...\n"
             "       ward-server command send DEVICE package-file FILE\n"
             "       ward-server command send DEVICE os-update [--security] [--reboot]\n"
@@ -791,6 +791,20 @@ static int build_form(struct cli *c, struct srv_app *app, const char *form, json
             if (parse_seconds_opt(verb, "--timeout", v, &n) != EXIT_OK)
                 return EXIT_USAGE;
             json_object_set_new(params, "timeout", json_integer(n));
+        }
+        if (take_opt(c, "--memory-mb", &v)) {
+            char *end;
+            long long mb = strtoll(v, &end, 10);
+            if (*v == '\0' || *end != '\0') {
+                fprintf(stderr, "ward-server %s: --memory-mb needs a number of MiB\n", verb);
+                return EXIT_USAGE;
+            }
+            json_object_set_new(params, "memory_mb", json_integer(mb));
+        }
+        if (take_opt(c, "--cpu-seconds", &v)) {
+            if (parse_seconds_opt(verb, "--cpu-seconds", v, &n) != EXIT_OK)
+                return EXIT_USAGE;
+            json_object_set_new(params, "cpu_seconds", json_integer(n));
         }
         if (take_opt(c, "--arg", &v)) {
             arr = json_array();

@@ -138,6 +138,15 @@ WT_TEST(run_script)
            "params.args[0]: expected string, got integer");
     expect("run_script", "{\"interpreter\": \"/bin/sh\", \"script\": \"x\", \"args\": \"a\"}",
            "params.args: expected array");
+    /* the agent's limits, with its bounds */
+    expect("run_script",
+           "{\"interpreter\": \"/bin/sh\", \"script\": \"x\", \"memory_mb\": 64, "
+           "\"cpu_seconds\": 30}",
+           NULL);
+    expect("run_script", "{\"interpreter\": \"/bin/sh\", \"script\": \"x\", \"memory_mb\": 15}",
+           "params.memory_mb: 15 is out of range [16, 65536]");
+    expect("run_script", "{\"interpreter\": \"/bin/sh\", \"script\": \"x\", \"cpu_seconds\": 0}",
+           "params.cpu_seconds: 0 is out of range [1, 86400]");
     expect("run_script", "{\"interpreter\": \"/bin/sh\", \"script\": \"x\", \"env\": {}}",
            "unknown member 'env' for run_script");
     /* File references. */
