@@ -114,7 +114,8 @@ int agent_session_load(struct agent_session *s, int quiet)
 
     if (l == AGENT_NOT_ENROLLED) {
         if (!quiet)
-            WARD_INFO("not enrolled: run `ward enroll --token TOKEN`, then reload (SIGHUP)");
+            WARD_INFO("not enrolled (a token file or WARD_ENROLL_TOKEN enrolls it at start; or run "
+                      "`ward enroll --token TOKEN`, then reload with SIGHUP)");
         return WARD_ESTATE;
     }
     if (l == AGENT_NEEDS_REENROLLMENT) {
