@@ -16,41 +16,13 @@ Usage: test_service.py WARD_EXE"""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from winlib import check, wait_until, wine, winpath  # noqa: E402
 
 WARD = sys.argv[1]
-
-
-def check(cond, msg):
-    if not cond:
-        print("FAIL:", msg)
-        sys.exit(1)
-
-
-def wine(*args, rc=None, timeout=60):
-    p = subprocess.run(["wine"] + list(args), capture_output=True, text=True, timeout=timeout,
-                       stdin=subprocess.DEVNULL)
-    if rc is not None:
-        check(p.returncode == rc, "wine %s: exit %d (want %d)\n%s%s"
-              % (" ".join(args), p.returncode, rc, p.stdout, p.stderr))
-    return p
-
-
-def winpath(p):
-    return "Z:" + p.replace("/", "\\")
-
-
-def wait_until(fn, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.5)
-    check(False, "timed out waiting for " + what)
 
 
 def main():
