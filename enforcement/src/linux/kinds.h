@@ -21,5 +21,6 @@ extern const struct enf_kind enf_kind_user;
 extern const struct enf_kind enf_kind_dconf;
 extern const struct enf_kind enf_kind_mount_option;
 extern const struct enf_kind enf_kind_password_policy;
+extern const struct enf_kind enf_kind_trust_root;
 
 #endif

@@ -19,5 +19,6 @@ const struct enf_kind *const enf_os_kinds[] = {
     &enf_kind_dconf,
     &enf_kind_mount_option,
     &enf_kind_password_policy,
+    &enf_kind_trust_root,
     NULL,
 };
