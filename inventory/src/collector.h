@@ -68,10 +68,11 @@ int inv_collect_enotsup(struct inv_ctx *ctx);
 /* Sections and tables (schema.c). */
 extern const struct inv_section inv_sec_system, inv_sec_cpu, inv_sec_memory, inv_sec_disks,
     inv_sec_encryption, inv_sec_network, inv_sec_battery, inv_sec_tpm, inv_sec_os, inv_sec_users,
-    inv_sec_services, inv_sec_apps;
+    inv_sec_services, inv_sec_apps, inv_sec_certificates;
 extern const struct inv_table inv_t_system, inv_t_cpu, inv_t_memory, inv_t_disks_devices,
     inv_t_disks_partitions, inv_t_disks_filesystems, inv_t_encryption, inv_t_encryption_volumes,
     inv_t_net_interfaces, inv_t_net_addresses, inv_t_net_routes, inv_t_net_dns, inv_t_batteries,
-    inv_t_tpm, inv_t_os, inv_t_users_accounts, inv_t_users_sessions, inv_t_services, inv_t_apps;
+    inv_t_tpm, inv_t_os, inv_t_users_accounts, inv_t_users_sessions, inv_t_services, inv_t_apps,
+    inv_t_certificates;
 
 #endif

@@ -426,24 +426,46 @@ const struct inv_section inv_sec_tpm = {"tpm", "Trusted Platform Module", TABLES
 const struct inv_section inv_sec_os = {"os", "Operating system", TABLES(&inv_t_os)};
 const struct inv_section inv_sec_users = {"users", "Accounts and sessions",
                                           TABLES(&inv_t_users_accounts, &inv_t_users_sessions)};
+/* ---- certificates ---- */
+static const struct inv_column cert_cols[] = {
+    COL("path", S, KEY, "file the certificate is in"),
+    COL("store", S, 0,
+        "system: an addition to the distribution's trust store (Debian's "
+        "/usr/local/share/ca-certificates, Fedora's /etc/pki/ca-trust/source/anchors); "
+        "firefox: a copy Firefox's enterprise policy installs (Ward's trust_root)"),
+    COL("managed", B, 0, "Ward put it there (a trust_root setting)"),
+    COL("subject", S, 0, "subject, RFC 2253"),
+    COL("issuer", S, 0, "issuer, RFC 2253"),
+    COL("serial", S, 0, "serial number, hex"),
+    COL("sha256", S, 0, "SHA-256 of the DER, hex"),
+    COL("not_before", I, 0, "start of validity, seconds since the Unix epoch"),
+    COL("not_after", I, 0, "end of validity, seconds since the Unix epoch"),
+    COL("is_ca", B, 0, "basicConstraints CA:TRUE (and keyCertSign where keyUsage is present)"),
+    COL("problem", S, 0,
+        "why the file is not one readable certificate (then only path, store "
+        "and managed are set)"),
+    END,
+};
+const struct inv_table inv_t_certificates = {
+    .name = "certificates",
+    .section = "certificates",
+    .shape = INV_SHAPE_ARRAY,
+    .description = "Certificates added to the system's trust stores, by Ward or by anyone "
+                   "else (the distribution's own bundle is not listed), and Ward's "
+                   "Firefox policy copies; one row per file. Linux only so far.",
+    .columns = cert_cols,
+};
+
 const struct inv_section inv_sec_services = {"services", "System services",
                                              TABLES(&inv_t_services)};
 const struct inv_section inv_sec_apps = {"apps", "Installed software", TABLES(&inv_t_apps)};
+const struct inv_section inv_sec_certificates = {"certificates", "Certificates",
+                                                 TABLES(&inv_t_certificates)};
 
 const struct inv_section *const inv_sections[] = {
-    &inv_sec_system,
-    &inv_sec_cpu,
-    &inv_sec_memory,
-    &inv_sec_disks,
-    &inv_sec_encryption,
-    &inv_sec_network,
-    &inv_sec_battery,
-    &inv_sec_tpm,
-    &inv_sec_os,
-    &inv_sec_users,
-    &inv_sec_services,
-    &inv_sec_apps,
-    NULL,
+    &inv_sec_system,   &inv_sec_cpu,     &inv_sec_memory,       &inv_sec_disks, &inv_sec_encryption,
+    &inv_sec_network,  &inv_sec_battery, &inv_sec_tpm,          &inv_sec_os,    &inv_sec_users,
+    &inv_sec_services, &inv_sec_apps,    &inv_sec_certificates, NULL,
 };
 
 const struct inv_section *inv_section_find(const char *name)

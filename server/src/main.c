@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -77,6 +78,7 @@ static void usage(FILE *f)
             "  inventory show DEVICE [--section S]\n"
             "  inventory find [--package NAME [--version-lt|--version-le|--version-gt|\n"
             "                 --version-ge|--version-eq V]] [--unencrypted-root]\n"
+            "                 [--cert-expiring-within DUR]\n"
             "                 [--where 'TABLE.COLUMN OP VALUE']...\n"
             "  baseline put FILE | baseline list\n"
             "  baseline assign|unassign ID DEVICE|--all\n"
@@ -2022,6 +2024,20 @@ static int inventory_find(struct cli *c, struct srv_app *app)
         }
     }
     (void)have_version;
+    if (take_opt(c, "--cert-expiring-within", &v)) {
+        long within;
+        if (parse_duration(v, &within) != 0) {
+            fprintf(stderr,
+                    "ward-server inventory find: --cert-expiring-within: '%s' is not a "
+                    "duration\n",
+                    v);
+            return EXIT_USAGE;
+        }
+        snprintf(text, sizeof(text), "certificates.not_after<=%lld",
+                 (long long)time(NULL) + (long long)within);
+        if (add_cond(conds, &n, MAX_PARAMS, text) != EXIT_OK)
+            return EXIT_USAGE;
+    }
     if (take_flag(c, "--unencrypted-root") &&
         add_cond(conds, &n, MAX_PARAMS, "encryption.summary.root_encrypted=false") != EXIT_OK)
         return EXIT_USAGE;
@@ -2030,7 +2046,8 @@ static int inventory_find(struct cli *c, struct srv_app *app)
             return EXIT_USAGE;
     if (no_leftover_flags(c, "inventory find") != EXIT_OK || c->argc != 0 || n == 0) {
         fprintf(stderr, "usage: ward-server inventory find [--package NAME [--version-lt V]...]"
-                        " [--unencrypted-root] [--where 'TABLE.COLUMN OP VALUE']... [--json]\n");
+                        " [--unencrypted-root] [--cert-expiring-within DUR]"
+                        " [--where 'TABLE.COLUMN OP VALUE']... [--json]\n");
         return EXIT_USAGE;
     }
     r = srv_inventory_find(app, conds, n, &list);

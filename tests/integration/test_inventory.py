@@ -263,5 +263,88 @@ def case_find_fleet(tmp):
         s.stop()
 
 
+def make_cert(path, cn, days, ca=True):
+    """A self-signed certificate valid for `days` from now (openssl req, a tool Ward did not
+    write), PEM at path."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", path + ".key", "-out", path, "-days", str(days), "-subj",
+         "/CN=" + cn, "-addext",
+         "basicConstraints=critical,CA:%s" % ("TRUE" if ca else "FALSE")], check_rc=0)
+    os.unlink(path + ".key")
+    out = run(["openssl", "x509", "-in", path, "-noout", "-enddate", "-fingerprint",
+               "-sha256"], check_rc=0).stdout
+    return out
+
+
+def case_certificates(tmp):
+    """The certificates section over a fleet: additions to Debian's and Fedora's trust
+    stores, Ward's own (ward/ and ward- prefixed) marked managed, a file that is not a
+    certificate listed with its problem, the distribution's bundle not listed; the server
+    answers "which devices have a certificate expiring within 30 days" and "which trust
+    Ward-managed roots"; the agent's columns match openssl's reading."""
+    s = Server(tmp).start()
+    try:
+        laptop = fixture_root(tmp, "laptop-luks")
+        desktop = fixture_root(tmp, "desktop-dmi")
+        vm = fixture_root(tmp, "vm-debian12")
+        lca = os.path.join(laptop, "usr/local/share/ca-certificates")
+        make_cert(os.path.join(lca, "soon.crt"), "Laptop Soon CA", 10)
+        make_cert(os.path.join(lca, "later.crt"), "Laptop Later CA", 400)
+        with open(os.path.join(lca, "notes.txt"), "w") as f:  # not *.crt: not taken
+            f.write("not a certificate\n")
+        ours = os.path.join(desktop, "etc/pki/ca-trust/source/anchors/ward-corp.pem")
+        said = make_cert(ours, "Corp Root", 5)
+        make_cert(os.path.join(desktop, "etc/pki/ca-trust/source/anchors/vendor.pem"),
+                  "Vendor Root", 900)
+        make_cert(os.path.join(vm, "usr/local/share/ca-certificates/ward/corp.crt"),
+                  "Corp Root 2", 700)
+        with open(os.path.join(vm, "usr/local/share/ca-certificates/broken.crt"), "w") as f:
+            f.write("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        os.makedirs(os.path.join(vm, "etc/ssl/certs"), exist_ok=True)
+        shutil.copy(ours, os.path.join(vm, "etc/ssl/certs/ca-certificates.crt"))
+        devs = {}
+        for name, root in (("laptop", laptop), ("desktop", desktop), ("vm", vm)):
+            d = Device(tmp, s, name, root)
+            d.checkin()
+            devs[name] = d
+        names = {d.id: k for k, d in devs.items()}
+
+        def find(*args):
+            return sorted(names[d["device_id"]] for d in s.cli_json("inventory", "find", *args))
+
+        def rows(name):
+            return {r["path"]: r for r in devs[name].server_view()["certificates"]}
+
+        lr = rows("laptop")
+        check(sorted(lr) == ["/usr/local/share/ca-certificates/later.crt",
+                             "/usr/local/share/ca-certificates/soon.crt"], lr)
+        dr = rows("desktop")
+        corp = dr["/etc/pki/ca-trust/source/anchors/ward-corp.pem"]
+        check(corp["managed"] is True and corp["store"] == "system" and corp["is_ca"] is True
+              and corp["subject"] == "CN=Corp Root" and corp["issuer"] == "CN=Corp Root", corp)
+        check(dr["/etc/pki/ca-trust/source/anchors/vendor.pem"]["managed"] is False, dr)
+        # openssl's reading of the same file: fingerprint and end date
+        fp = [l.split("=", 1)[1] for l in said.splitlines() if "Fingerprint" in l][0]
+        check(corp["sha256"] == fp.replace(":", "").lower(), (corp["sha256"], fp))
+        end = [l.split("=", 1)[1] for l in said.splitlines() if l.startswith("notAfter")][0]
+        check(abs(corp["not_after"] - int(run(["date", "-d", end, "+%s"], check_rc=0)
+                                          .stdout)) <= 1, (corp["not_after"], end))
+        vr = rows("vm")
+        check(vr["/usr/local/share/ca-certificates/ward/corp.crt"]["managed"] is True, vr)
+        bad = vr["/usr/local/share/ca-certificates/broken.crt"]
+        check("problem" in bad and "subject" not in bad and "decode" in bad["problem"], bad)
+        check(not any(p.startswith("/etc/ssl") for p in vr), "the bundle was listed: %s" % vr)
+        check(find("--cert-expiring-within", "30d") == ["desktop", "laptop"],
+              find("--cert-expiring-within", "30d"))
+        check(find("--cert-expiring-within", "7d") == ["desktop"], "7d")
+        check(find("--where", "certificates.managed=true") == ["desktop", "vm"], "managed")
+        check(find("--where", "certificates.subject=CN=Vendor Root") == ["desktop"], "subject")
+        r = s.cli("inventory", "find", "--cert-expiring-within", "soon", rc=2)
+        check("not a duration" in r.stderr, r.stderr)
+    finally:
+        s.stop()
+
+
 if __name__ == "__main__":
     main({k[5:]: v for k, v in globals().items() if k.startswith("case_")})

@@ -7,10 +7,10 @@
 
 extern const struct inv_collector inv_lx_system, inv_lx_cpu, inv_lx_memory, inv_lx_disks,
     inv_lx_encryption, inv_lx_network, inv_lx_battery, inv_lx_tpm, inv_lx_os, inv_lx_users,
-    inv_lx_services, inv_lx_apps;
+    inv_lx_services, inv_lx_apps, inv_lx_certificates;
 
 const struct inv_collector *const inv_registry[] = {
-    &inv_lx_system,   &inv_lx_cpu,     &inv_lx_memory, &inv_lx_disks, &inv_lx_encryption,
-    &inv_lx_network,  &inv_lx_battery, &inv_lx_tpm,    &inv_lx_os,    &inv_lx_users,
-    &inv_lx_services, &inv_lx_apps,    NULL,
+    &inv_lx_system,   &inv_lx_cpu,     &inv_lx_memory,       &inv_lx_disks, &inv_lx_encryption,
+    &inv_lx_network,  &inv_lx_battery, &inv_lx_tpm,          &inv_lx_os,    &inv_lx_users,
+    &inv_lx_services, &inv_lx_apps,    &inv_lx_certificates, NULL,
 };

@@ -63,6 +63,7 @@ ENOTSUP_COLLECTOR(win_tpm, tpm);
 ENOTSUP_COLLECTOR(win_users, users);
 ENOTSUP_COLLECTOR(win_services, services);
 ENOTSUP_COLLECTOR(win_apps, apps);
+ENOTSUP_COLLECTOR(win_certificates, certificates);
 
 static const struct inv_collector win_os = {
     .name = "os",
@@ -73,6 +74,7 @@ static const struct inv_collector win_os = {
 };
 
 const struct inv_collector *const inv_registry[] = {
-    &win_system, &win_cpu, &win_memory, &win_disks,    &win_encryption, &win_network, &win_battery,
-    &win_tpm,    &win_os,  &win_users,  &win_services, &win_apps,       NULL,
+    &win_system,   &win_cpu,     &win_memory,       &win_disks, &win_encryption,
+    &win_network,  &win_battery, &win_tpm,          &win_os,    &win_users,
+    &win_services, &win_apps,    &win_certificates, NULL,
 };

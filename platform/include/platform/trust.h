@@ -23,13 +23,20 @@
 /* Longest anchor name (file name without its suffix). */
 #define PLAT_TRUST_NAME_MAX 64
 
+/* not_before_unix/not_after_unix of a time OpenSSL cannot convert. */
+#define PLAT_TRUST_TIME_UNKNOWN INT64_MIN
+
 /* A checked certificate. */
 struct plat_trust_cert {
     char *pem; /* canonical PEM (OpenSSL's encoding, one block, ending "\n"), ward_malloc'd */
     size_t pem_len;
     char sha256[65];   /* SHA-256 of the DER, lower-case hex */
     char subject[256]; /* RFC 2253 subject, cut to fit */
+    char issuer[256];  /* RFC 2253 issuer, cut to fit */
+    char serial[66];   /* serial number, upper-case hex (RFC 5280: at most 20 octets) */
     char not_after[40];
+    int64_t not_before_unix; /* validity, seconds since the Unix epoch (or unknown) */
+    int64_t not_after_unix;
     int is_ca; /* basicConstraints CA:TRUE (and keyCertSign when keyUsage is present) */
     int expired;
     int not_yet_valid;

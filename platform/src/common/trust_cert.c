@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -92,6 +93,29 @@ static void time_text(const ASN1_TIME *t, char *out, size_t outlen)
             snprintf(out, outlen, "%.*s", (int)n, p);
     }
     BIO_free(b);
+}
+
+/* Seconds since the Unix epoch of an ASN.1 time; PLAT_TRUST_TIME_UNKNOWN when it does not
+ * convert. */
+static int64_t time_unix(const ASN1_TIME *t)
+{
+    ASN1_TIME *epoch = ASN1_TIME_set(NULL, 0); /* portable: no timegm on Windows */
+    int days = 0, secs = 0, ok = epoch && t && ASN1_TIME_diff(&days, &secs, epoch, t) == 1;
+    ASN1_TIME_free(epoch);
+    return ok ? (int64_t)days * 86400 + secs : PLAT_TRUST_TIME_UNKNOWN;
+}
+
+/* The serial number as upper-case hex; empty when it does not fit (more than RFC 5280's
+ * 20 octets, which a conforming CA never issues). */
+static void serial_text(const ASN1_INTEGER *sn, char *out, size_t outlen)
+{
+    BIGNUM *bn = sn ? ASN1_INTEGER_to_BN(sn, NULL) : NULL;
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    out[0] = '\0';
+    if (hex && strlen(hex) < outlen)
+        snprintf(out, outlen, "%s", hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
 }
 
 static void name_text(const X509_NAME *nm, char *out, size_t outlen)
@@ -227,7 +251,11 @@ int plat_trust_cert_parse(const char *pem, size_t len, int64_t now, unsigned fla
     if (rc != 0)
         goto out;
     name_text(X509_get_subject_name(x), out->subject, sizeof(out->subject));
+    name_text(X509_get_issuer_name(x), out->issuer, sizeof(out->issuer));
+    serial_text(X509_get0_serialNumber(x), out->serial, sizeof(out->serial));
     time_text(X509_get0_notAfter(x), out->not_after, sizeof(out->not_after));
+    out->not_before_unix = time_unix(X509_get0_notBefore(x));
+    out->not_after_unix = time_unix(X509_get0_notAfter(x));
     exf = X509_get_extension_flags(x);
     out->is_ca = (exf & EXFLAG_INVALID) == 0 && (exf & EXFLAG_CA) != 0 &&
                  (!(exf & EXFLAG_KUSAGE) || (X509_get_key_usage(x) & KU_KEY_CERT_SIGN));
