@@ -955,7 +955,8 @@ static int cmd_service(struct cli *c, int argc, char **argv)
         char *exe = NULL;
         const char *args[] = {"--config",       c->config_path, "--state-dir",
                               c->cfg.state_dir, "run",          NULL};
-        struct plat_service_def def = {.name = "ward", .args = args, .unit = ward_unit_text};
+        struct plat_service_def def = {
+            .name = "ward", .args = args, .unit = ward_unit_text, .state_dir = c->cfg.state_dir};
         rc = plat_proc_self_path(&exe);
         if (rc != 0) {
             fprintf(stderr, "ward service: cannot tell where this binary is: %s\n",

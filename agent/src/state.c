@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The agent's state directory and database. The directory holds secrets (the device key
- * arrives with enrollment), so it is created 0700 and tightened to 0700 if it exists
- * looser. Schema changes are numbered migrations appended to the table below; never edit
- * a migration that has shipped.
+ * arrives with enrollment), so it is made private each time it is opened
+ * (plat_fs_make_private_dir: 0700; on Windows SYSTEM and Administrators only), tightening
+ * one that exists looser. Schema changes are numbered migrations appended to the table below; never
+ * edit a migration that has shipped.
  */
 #define WARD_LOG_TAG "state"
 
@@ -11,10 +12,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <uv.h>
 
 #include "agent/baselines.h"
 #include "enforcement/baseline.h"
+#include "platform/fs.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
 #include "ward/log.h"
@@ -98,83 +99,12 @@ static const struct ward_migration migrations[] = {
         " PRIMARY KEY (kind, name)) STRICT;"},
 };
 
-static int uv_to_ward(int uvrc)
-{
-    switch (uvrc) {
-    case 0:
-        return 0;
-    case UV_ENOENT:
-        return WARD_ENOENT;
-    case UV_EACCES:
-    case UV_EPERM:
-        return WARD_EACCES;
-    case UV_EEXIST:
-        return WARD_EEXIST;
-    case UV_ENOSPC:
-        return WARD_ENOSPC;
-    case UV_ENOTDIR:
-        return WARD_ENOTDIR;
-    case UV_ENOMEM:
-        return WARD_ENOMEM;
-    default:
-        return WARD_EIO;
-    }
-}
-
-/* mkdir -p with mode 0700 for the last component; parents get 0755. */
-static int make_private_dir(const char *dir)
-{
-    uv_fs_t req;
-    char *p = ward_strdup(dir);
-    size_t len;
-    int rc = 0;
-
-    if (!p)
-        return WARD_ENOMEM;
-    len = strlen(p);
-    while (len > 1 && (p[len - 1] == '/' || p[len - 1] == '\\'))
-        p[--len] = '\0';
-    for (size_t i = 1; i <= len; i++) {
-        if (i < len && p[i] != '/' && p[i] != '\\')
-            continue;
-        char saved = p[i];
-        p[i] = '\0';
-        int r = uv_fs_mkdir(NULL, &req, p, i == len ? 0700 : 0755, NULL);
-        uv_fs_req_cleanup(&req);
-        p[i] = saved;
-        if (r != 0 && r != UV_EEXIST && !(i < len && (r == UV_EPERM || r == UV_EACCES))) {
-            rc = uv_to_ward(r);
-            goto out;
-        }
-    }
-    if (uv_fs_stat(NULL, &req, p, NULL) != 0 || !(req.statbuf.st_mode & S_IFDIR)) {
-        uv_fs_req_cleanup(&req);
-        rc = WARD_ENOTDIR;
-        goto out;
-    }
-    if ((req.statbuf.st_mode & 0077) != 0) {
-        uv_fs_t creq;
-        int r = uv_fs_chmod(NULL, &creq, p, 0700, NULL);
-        uv_fs_req_cleanup(&creq);
-        if (r != 0) {
-            rc = uv_to_ward(r);
-            uv_fs_req_cleanup(&req);
-            goto out;
-        }
-        WARD_WARN("state directory %s was readable by others; now 0700", p);
-    }
-    uv_fs_req_cleanup(&req);
-out:
-    ward_free(p);
-    return rc;
-}
-
 int agent_state_open(const char *dir, struct agent_state **out)
 {
     struct agent_state *st;
-    char *dbpath = NULL;
+    char *dbpath = NULL, why[512];
     size_t n;
-    int rc;
+    int rc, repaired = 0;
 
     *out = NULL;
     st = ward_calloc(1, sizeof(*st));
@@ -185,11 +115,13 @@ int agent_state_open(const char *dir, struct agent_state **out)
         rc = WARD_ENOMEM;
         goto out;
     }
-    rc = make_private_dir(dir);
+    rc = plat_fs_make_private_dir(dir, &repaired, why, sizeof(why));
     if (rc != 0) {
-        WARD_LOG_ERR(rc, "cannot create state directory %s", dir);
+        WARD_LOG_ERR(rc, "state directory: %s", why[0] ? why : dir);
         goto out;
     }
+    if (repaired)
+        WARD_WARN("state directory: %s", why);
     n = strlen(dir) + sizeof("/state.db");
     dbpath = ward_malloc(n);
     if (!dbpath) {

@@ -138,6 +138,26 @@ int plat_fs_write_inplace(const char *root, const char *path, size_t path_len, c
  * returned: use the functions above for anything that writes. */
 int plat_fs_resolve(const char *root, const char *path, size_t path_len, char **host_path);
 
+/* ---- The agent's private state directory (host path, no root prefix) ---- */
+
+/* Creates `path` (and any missing parents, which get the OS default: 0755 / the inherited
+ * ACL) as a directory only the machine's administrators can reach, or makes an existing
+ * one so. It holds the device's private key.
+ * POSIX: the directory is 0700 (exactly, when created here); an existing one with group
+ * or other bits is chmod'ed to 0700. The owner is not changed.
+ * Windows: owner BUILTIN\Administrators and a protected DACL (SE_DACL_PROTECTED: nothing
+ * inherited from %ProgramData%) of exactly two ACEs, full control for NT AUTHORITY\SYSTEM
+ * and for BUILTIN\Administrators, inherited by files and subfolders (OI|CI). Given at
+ * creation, and re-applied (SetNamedSecurityInfoW, which also re-derives what existing
+ * files inherited) to an existing directory whose owner or DACL is anything else, such as
+ * one the MSI or a user made first. A reparse point (link, junction) at `path` is
+ * WARD_EPATH: the ACL of whatever it points to is never changed. Setting the owner needs
+ * an elevated administrator or SYSTEM (else WARD_EACCES).
+ * An existing non-directory is WARD_ENOTDIR. *repaired (may be NULL) is 1 when an
+ * existing directory was looser and has been tightened. `why` (may be NULL) gets one
+ * line: the reason on failure, what was changed when repaired, "" otherwise. */
+int plat_fs_make_private_dir(const char *path, int *repaired, char *why, size_t whylen);
+
 /* ---- Host-path helpers for tests and fixtures (no root prefix) ---- */
 
 /* Creates a fresh private (0700) directory "<tmp>/<prefix>-XXXXXX" under the system temp

@@ -42,6 +42,10 @@ struct plat_service_def {
     const char *exe;         /* absolute path of the binary the service runs */
     const char *const *args; /* its arguments, NULL-terminated */
     const char *unit;        /* Linux: the systemd unit's text; its ExecStart= becomes exe+args */
+    /* Windows: the service's state directory, made private (plat_fs_make_private_dir)
+     * before the service is registered, so it never starts in one any user can read.
+     * Linux: unused (the unit's StateDirectory=, mode 0700, makes it). NULL: left alone. */
+    const char *state_dir;
 };
 
 struct plat_service_info {
@@ -61,7 +65,9 @@ struct plat_service_info {
  * --now NAME.service`. Without a running systemd the file is written and msg says that it
  * will start at the next boot once enabled. A unit file there that Ward did not write (no
  * "X-Ward-Installed=" marker) is WARD_EEXIST: a package's unit is never overwritten.
- * Windows: WARD_ENOTSUP until the service dispatcher lands. msg: one line for the user. */
+ * Windows: makes def->state_dir private (a failure there registers nothing), creates the
+ * service (own process, automatic start) running exe and args plus "--service", sets its
+ * recovery actions and starts it. msg: one line for the user. */
 int plat_service_install(const char *root, const struct plat_service_def *def, char *msg,
                          size_t msglen);
 /* Stops and disables the unit (systemd running), removes the file Ward wrote, reloads.

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "platform/fs.h"
 #include "platform/service.h"
 #include "wstr.h"
 #include "ward/alloc.h"
@@ -329,7 +330,7 @@ int plat_service_install(const char *root, const struct plat_service_def *def, c
     struct ward_buf cmd;
     wchar_t *wname = NULL, *wcmd = NULL, *wdisplay = NULL;
     SC_HANDLE scm = NULL, svc = NULL;
-    int rc;
+    int rc, secured = 0;
 
     msg[0] = '\0';
     if (root && *root && strcmp(root, "/") != 0 && strcmp(root, "\\") != 0) {
@@ -341,6 +342,15 @@ int plat_service_install(const char *root, const struct plat_service_def *def, c
     if (!def || !def->name || !def->exe) {
         snprintf(msg, msglen, "no service name or program path");
         return WARD_EINVAL;
+    }
+    if (def->state_dir && def->state_dir[0]) {
+        int repaired = 0;
+        rc = plat_fs_make_private_dir(def->state_dir, &repaired, msg, msglen);
+        if (rc != 0)
+            return rc;
+        if (repaired)
+            WARD_WARN("state directory: %s", msg);
+        secured = 1;
     }
     ward_buf_init(&cmd, 32 * 1024);
     rc = append_arg(&cmd, def->exe);
@@ -389,8 +399,9 @@ int plat_service_install(const char *root, const struct plat_service_def *def, c
     }
     snprintf(msg, msglen,
              "registered the service %s (automatic, delayed start; restarts on "
-             "failure) and started it",
-             def->name);
+             "failure) and started it%s%s%s",
+             def->name, secured ? "; state in " : "", secured ? def->state_dir : "",
+             secured ? " (SYSTEM and Administrators only)" : "");
     rc = 0;
 out:
     if (svc)

@@ -382,3 +382,41 @@ WT_TEST(write_inplace_never_creates_or_escapes)
     ward_free(data);
     rm_outside();
 }
+
+WT_TEST(private_dir_created_0700_and_loose_one_tightened)
+{
+    const char *dir = wt_path("p/q/state");
+    char why[512];
+    struct stat sb;
+    int repaired = -1;
+    mode_t old = umask(0077); /* created 0700 exactly, not what the umask leaves */
+
+    WT_OK(plat_fs_make_private_dir(dir, &repaired, why, sizeof(why)));
+    umask(old);
+    WT_EQ_INT(repaired, 0);
+    WT_EQ_STR(why, "");
+    WT_EQ_INT(stat(dir, &sb), 0);
+    WT_ASSERT(S_ISDIR(sb.st_mode));
+    WT_EQ_INT(sb.st_mode & 07777, 0700);
+    /* Again: nothing to do. */
+    WT_OK(plat_fs_make_private_dir(dir, &repaired, why, sizeof(why)));
+    WT_EQ_INT(repaired, 0);
+
+    WT_EQ_INT(chmod(dir, 0755), 0);
+    WT_OK(plat_fs_make_private_dir(dir, &repaired, why, sizeof(why)));
+    WT_EQ_INT(repaired, 1);
+    WT_CONTAINS(why, "was mode 0755");
+    WT_EQ_INT(stat(dir, &sb), 0);
+    WT_EQ_INT(sb.st_mode & 07777, 0700);
+}
+
+WT_TEST(private_dir_refuses_a_file_in_the_way)
+{
+    const char *f = wt_write_file("notadir", "x", 1);
+    char why[512];
+    int repaired = -1;
+    WT_EQ_ERR(plat_fs_make_private_dir(f, &repaired, why, sizeof(why)), WARD_ENOTDIR);
+    WT_EQ_INT(repaired, 0);
+    WT_CONTAINS(why, "is not a directory");
+    WT_EQ_ERR(plat_fs_make_private_dir("", NULL, NULL, 0), WARD_EINVAL);
+}

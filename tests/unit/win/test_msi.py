@@ -9,6 +9,8 @@ against a real ward-server (the Linux build, on loopback): ward.exe lands in
 C:\\Program Files\\Ward, the service `ward` is registered and RUNNING, enrolls with the
 token (the server lists the device), deletes the token the MSI left in HKLM\\SOFTWARE\\Ward
 and quotes its own program path (wine's InstallServices writes it unquoted, with a space);
+C:\\ProgramData\\Ward, which the service creates, has the SYSTEM+Administrators ACL as
+wineserver stored it (winlib.check_private_sd);
 `msiexec /x` stops and removes the service and the file. Skips without wine, the MSI, or
 ward-server (WARD_SERVER_BIN, else build/server/ward-server of this checkout).
 Usage: test_msi.py"""
@@ -22,7 +24,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from winlib import check, wait_until, wine  # noqa: E402
+from winlib import INHERITED_ACE, check, check_private_sd, wait_until, wine  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -78,6 +80,9 @@ def main():
             return json.loads(out) if out.strip() else []
         devs = wait_until(devices, 120, "the MSI-installed service to enroll")
         check(len(devs) == 1 and "windows" in devs[0].get("os", "").lower(), devs)
+        # the service made C:\ProgramData\Ward SYSTEM+Administrators only (wine's xattr)
+        check_private_sd(state)
+        check_private_sd(os.path.join(state, "state.db"), INHERITED_ACE, "state.db")
         key = r"HKLM\SOFTWARE\Ward"
         reg = wait_until(lambda: (lambda r: r if "enroll_token" not in r.replace(
             "enroll_token_file", "") else None)(wine("reg", "query", key).stdout), 30,

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """`ward service install|status|uninstall` and `ward run --service` under wine's service
 control manager, judged by wine's own `sc` and `reg query`: the service is registered
-(automatic start, the command line with `run --service`, its description), starts and
+(automatic start, the command line with `run --service`, its description), its state
+directory made SYSTEM+Administrators only (as wineserver stored it), starts and
 reports RUNNING from the daemon's readiness, answers `sc stop` by stopping the daemon
 (its log says so) and `sc start` by running again; a second install is refused, uninstall
 removes it (`sc query` then fails), and `ward run --service` from a console says it was not
@@ -20,7 +21,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from winlib import check, wait_until, wine, winpath  # noqa: E402
+from winlib import check, check_private_sd, wait_until, wine, winpath  # noqa: E402
 
 WARD = sys.argv[1]
 
@@ -50,6 +51,7 @@ def main():
     try:
         p = wine(*base, "service", "install", rc=0)
         check("registered the service ward" in p.stdout, p.stdout)
+        check_private_sd(state)  # made SYSTEM+Administrators only before registering
         wait_until(lambda: status()["sub"] == "running" and "running, state in" in log_text(),
                    60, "the service running (RUNNING reported by the daemon)")
         st = status()
