@@ -688,6 +688,7 @@ static void job_work(uv_work_t *w)
             it->rc = enf_baseline_remove(it->id, &o, &it->report);
         }
     }
+    ward_crypto_thread_done(); /* trust_root parses certificates with OpenSSL */
 }
 
 static void job_items_free(struct agent_baselines *b)

@@ -26,6 +26,7 @@
 #include "inventory/inventory.h"
 #include "platform/service.h"
 #include "ward/alloc.h"
+#include "ward/crypto.h"
 #include "ward/error.h"
 #include "ward/gzip.h"
 #include "ward/json.h"
@@ -227,7 +228,15 @@ static int build_body(struct job *j, const json_t *prev)
 }
 
 /* Worker thread: nothing here touches the loop, the database or shared state. */
+static void work_collect(uv_work_t *w);
+
 static void work_cb(uv_work_t *w)
+{
+    work_collect(w);
+    ward_crypto_thread_done(); /* the certificates collector parses with OpenSSL */
+}
+
+static void work_collect(uv_work_t *w)
 {
     struct job *j = w->data;
     struct inv_options o;

@@ -117,6 +117,7 @@ static void work_enroll(uv_work_t *w)
     else
         o.token_file = p->wcfg.enroll_token_file;
     p->wrc = agent_enroll(&p->wcfg, &o, p->wmsg, sizeof(p->wmsg));
+    ward_crypto_thread_done(); /* the key and the CSR were made on this pool thread */
 }
 
 static void after_enroll(uv_work_t *w, int status)

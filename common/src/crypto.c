@@ -33,6 +33,11 @@
 /* Private key files are small; a bigger file is not a key. */
 #define KEY_FILE_MAX (64 * 1024)
 
+void ward_crypto_thread_done(void)
+{
+    OPENSSL_thread_stop();
+}
+
 void ward_crypto_log_errors(const char *what)
 {
     const char *data = NULL;

@@ -31,6 +31,11 @@
 
 /* Drains OpenSSL's error queue into the debug log, prefixed with `what`. */
 void ward_crypto_log_errors(const char *what);
+/* Releases the calling thread's OpenSSL state (error queue, per-thread DRBGs). For work
+ * run on libuv's thread pool: those threads outlive OpenSSL's atexit cleanup, which then
+ * can no longer free their state (valgrind sees it lost). OpenSSL makes it again on the
+ * thread's next call. */
+void ward_crypto_thread_done(void);
 
 /* ---- keys ----------------------------------------------------------------------------- */
 
