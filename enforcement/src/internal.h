@@ -18,6 +18,7 @@ struct enf_diags {
     struct ward_buf *out; /* may be NULL: count only */
     size_t count;
     const char *setting_path; /* "$.settings[3]" while a kind validates */
+    int redacted;             /* settings read back from the journal: secrets are hashes */
 };
 
 /* Validates one setting object against the common fields and its kind's table. Fills s

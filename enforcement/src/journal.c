@@ -2,7 +2,8 @@
 /*
  * The rollback journal: prior states of settings Ward changed, in the agent's SQLite
  * database (table from ENF_JOURNAL_SQL_V1). The first prior state of a setting is kept
- * across later repairs, so removing a baseline puts back what was there before it.
+ * across later repairs, so removing a baseline puts back what was there before it. The
+ * setting's JSON is stored with its secret fields replaced by their hashes.
  */
 #define WARD_LOG_TAG "enf-journal"
 
@@ -21,10 +22,14 @@ int enf_journal_put(struct ward_store *st, const char *baseline_id, const struct
     sqlite3_stmt *q = NULL;
     char *setting = NULL, *snapshot = NULL;
     char *old_kind = NULL;
+    json_t *shown = NULL;
     int rc, exists = 0;
 
     *inserted = 0;
-    rc = ward_json_dumps(s->params, WARD_JSON_SORT_KEYS, &setting, NULL);
+    /* secrets are kept as their hashes: removal restores from the snapshot alone */
+    rc = enf_setting_redacted(s, &shown);
+    if (rc == 0)
+        rc = ward_json_dumps(shown, WARD_JSON_SORT_KEYS, &setting, NULL);
     if (rc == 0)
         rc = ward_json_dumps(snap, WARD_JSON_SORT_KEYS, &snapshot, NULL);
     if (rc != 0)
@@ -81,6 +86,7 @@ int enf_journal_put(struct ward_store *st, const char *baseline_id, const struct
         *inserted = 0;
 out:
     sqlite3_finalize(q);
+    json_decref(shown);
     ward_free(old_kind);
     ward_free(setting);
     ward_free(snapshot);

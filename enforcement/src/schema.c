@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "ward/alloc.h"
+#include "ward/crypto.h"
 #include "ward/error.h"
 #include "ward/log.h"
 
@@ -106,6 +107,10 @@ static const char *type_doc(enum enf_field_type t)
         return "array of strings";
     case ENF_F_OBJECT:
         return "object";
+    case ENF_F_SECRET:
+        return "secret (string)";
+    case ENF_F_OBJECTS:
+        return "array of objects";
     }
     return "?";
 }
@@ -296,6 +301,44 @@ void enf_field_check(const struct enf_field *f, const json_t *v, const char *pat
         if (!json_is_object(v))
             enf_diag(d, path, "must be an object, not %s", ward_json_type_name(v));
         return;
+    case ENF_F_SECRET:
+        /* never quoted in a problem line: the document's value is the secret */
+        if (!json_is_string(v))
+            enf_diag(d, path, "must be a string, not %s", ward_json_type_name(v));
+        else if (json_string_length(v) != strlen(json_string_value(v)))
+            enf_diag(d, path, "must not contain a NUL character");
+        return;
+    case ENF_F_OBJECTS: {
+        size_t i;
+        json_t *e, *mv;
+        const char *mk;
+        char epath[WARD_JSON_PATH_MAX], mpath[WARD_JSON_PATH_MAX];
+        if (!json_is_array(v)) {
+            enf_diag(d, path, "must be an array of objects, not %s", ward_json_type_name(v));
+            return;
+        }
+        json_array_foreach(v, i, e)
+        {
+            ward_json_path_index(epath, sizeof(epath), path, i);
+            if (!json_is_object(e)) {
+                enf_diag(d, epath, "must be an object, not %s", ward_json_type_name(e));
+                continue;
+            }
+            json_object_foreach(e, mk, mv)
+            {
+                const struct enf_field *m = enf_field_find(f->members, mk);
+                ward_json_path_key(mpath, sizeof(mpath), epath, mk);
+                if (!m)
+                    enf_diag(d, mpath, "unknown member of %s", f->name);
+                else
+                    enf_field_check(m, mv, mpath, d);
+            }
+            for (const struct enf_field *m = f->members; m && m->name; m++)
+                if (m->required && !json_object_get(e, m->name))
+                    enf_diag(d, epath, "missing required member \"%s\"", m->name);
+        }
+        return;
+    }
     case ENF_F_STRINGS: {
         size_t i;
         json_t *e;
@@ -404,6 +447,7 @@ size_t enf_validate_setting(json_t *obj, const char *path, enum enf_mode default
         return d->count - before;
 
     memset(s, 0, sizeof(*s));
+    s->redacted = d->redacted;
     s->id = json_string_value(json_object_get(obj, "id"));
     s->kind = kind;
     s->params = obj;
@@ -466,6 +510,13 @@ int enf_baseline_parse(const char *buf, size_t len, struct enf_baseline **out,
     if (rc != 0) {
         if (rc == WARD_ENOMEM)
             return rc;
+        /* jansson quotes the text around a syntax error ("near '\"abc'"), which can be
+         * part of a secret: the line and column say where it is */
+        {
+            char *near = strstr(jerr.text, " near '");
+            if (near)
+                *near = '\0';
+        }
         if (jerr.line > 0)
             enf_diag(&d, jerr.path, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         else
@@ -631,6 +682,92 @@ const char *enf_scalar(const struct enf_setting *s, const char *name, char *buf,
     return def;
 }
 
+const char *enf_secret(const struct enf_setting *s, const char *name, size_t *len)
+{
+    const json_t *v = json_object_get(s->params, name);
+    if (s->redacted || !json_is_string(v))
+        return NULL;
+    if (len)
+        *len = json_string_length(v);
+    return json_string_value(v);
+}
+
+void enf_secret_hash(const char *value, size_t len, char out[ENF_SECRET_HASH_SIZE])
+{
+    uint8_t dg[WARD_SHA256_LEN];
+    char hex[2 * WARD_SHA256_LEN + 1];
+    if (ward_sha256(value, len, dg) != 0 || ward_hex_encode(dg, sizeof(dg), hex, sizeof(hex)) != 0)
+        snprintf(hex, sizeof(hex), "%s", "????????????");
+    snprintf(out, ENF_SECRET_HASH_SIZE, "sha256:%.12s", hex);
+}
+
+/* ---- secrets -------------------------------------------------------------------------------- */
+
+/* Calls fn for every secret value of obj per table t (into ENF_F_OBJECTS members). */
+static void secrets_walk(const json_t *obj, const struct enf_field *t,
+                         void (*fn)(const char *value, size_t len, void *ctx), void *ctx)
+{
+    for (; t && t->name; t++) {
+        const json_t *v = json_object_get(obj, t->name), *e;
+        size_t i;
+        if (!v)
+            continue;
+        if (t->type == ENF_F_SECRET && json_is_string(v))
+            fn(json_string_value(v), json_string_length(v), ctx);
+        else if (t->type == ENF_F_OBJECTS && json_is_array(v))
+            json_array_foreach(v, i, e) secrets_walk(e, t->members, fn, ctx);
+    }
+}
+
+void enf_setting_secrets(const struct enf_setting *s,
+                         void (*fn)(const char *value, size_t len, void *ctx), void *ctx)
+{
+    if (s->kind && !s->redacted)
+        secrets_walk(s->params, s->kind->fields, fn, ctx);
+}
+
+/* Replaces every secret value of obj (a copy of the params) by its hash. */
+static int redact_walk(json_t *obj, const struct enf_field *t)
+{
+    for (; t && t->name; t++) {
+        json_t *v = json_object_get(obj, t->name), *e;
+        char h[ENF_SECRET_HASH_SIZE];
+        size_t i;
+        if (!v)
+            continue;
+        if (t->type == ENF_F_SECRET && json_is_string(v)) {
+            enf_secret_hash(json_string_value(v), json_string_length(v), h);
+            if (json_object_set_new(obj, t->name, json_string(h)) != 0)
+                return WARD_ENOMEM;
+        } else if (t->type == ENF_F_OBJECTS && json_is_array(v)) {
+            json_array_foreach(v, i, e)
+            {
+                int rc = redact_walk(e, t->members);
+                if (rc != 0)
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
+int enf_setting_redacted(const struct enf_setting *s, json_t **out)
+{
+    json_t *c = json_deep_copy(s->params);
+    int rc = 0;
+    *out = NULL;
+    if (!c)
+        return WARD_ENOMEM;
+    if (s->kind && !s->redacted)
+        rc = redact_walk(c, s->kind->fields);
+    if (rc != 0) {
+        json_decref(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
 int enf_mode_bits(const struct enf_setting *s, const char *name, unsigned int *mode)
 {
     const char *m = enf_str(s, name, NULL);
@@ -703,6 +840,12 @@ int enf_schema_markdown(struct ward_buf *out)
         ward_buf_appendf(out, "\n### Kind `%s`\n\n", (*k)->name);
         ward_buf_appendf(out, "%s\n\n", (*k)->summary);
         enf_md_fields(out, (*k)->fields);
+        for (const struct enf_field *f = (*k)->fields; f->name; f++) {
+            if (f->type != ENF_F_OBJECTS || !f->members)
+                continue;
+            ward_buf_appendf(out, "\nMembers of each `%s` object:\n\n", f->name);
+            enf_md_fields(out, f->members);
+        }
     }
     /* Appends are capped by the buffer; report a truncated reference. */
     if (out->len == before || (out->max && out->len >= out->max))
@@ -718,6 +861,8 @@ static json_t *fields_json(const struct enf_field *t)
                               "required", t->required, "description", t->description);
         if (f && t->def)
             json_object_set_new(f, "default", json_string(t->def));
+        if (f && t->type == ENF_F_OBJECTS && t->members)
+            json_object_set_new(f, "members", fields_json(t->members));
         if (f && t->type == ENF_F_ENUM) {
             json_t *al = json_array();
             for (const char *const *x = t->allowed; al && x && *x; x++)

@@ -57,6 +57,8 @@ struct enf_setting {
     int restore_on_removal;
     size_t index; /* position in the document's settings array */
     const json_t *params;
+    /* rebuilt from the journal: its secret fields hold enf_secret_hash() stand-ins */
+    int redacted;
 };
 
 /* A validated baseline. Built only by enf_baseline_parse; read-only afterwards. */
@@ -84,6 +86,14 @@ int enf_baseline_load_file(const char *path, struct enf_baseline **out, struct w
 void enf_baseline_free(struct enf_baseline *b);
 /* The setting with this id, or NULL. */
 const struct enf_setting *enf_baseline_find(const struct enf_baseline *b, const char *id);
+
+/* The setting's JSON with the value of every secret field (ENF_F_SECRET, also inside
+ * ENF_F_OBJECTS members) replaced by its hash: what may be stored or shown (the journal
+ * keeps this). *out is new. */
+int enf_setting_redacted(const struct enf_setting *s, json_t **out);
+/* Calls fn for the value of every secret field of s (borrowed strings), in table order. */
+void enf_setting_secrets(const struct enf_setting *s,
+                         void (*fn)(const char *value, size_t len, void *ctx), void *ctx);
 
 /* ---- runs ----------------------------------------------------------------------------- */
 

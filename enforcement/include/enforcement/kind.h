@@ -52,6 +52,9 @@ enum enf_field_type {
     ENF_F_SCALAR,  /* string or integer (compared as text: sysctl values, registry data) */
     ENF_F_STRINGS, /* array of strings (refs) */
     ENF_F_OBJECT,  /* JSON object; its members are checked by the validate slot */
+    ENF_F_SECRET,  /* a string that is never shown: snapshots, the journal, reports and logs
+                    * get its hash (enf_secret_hash), and validation never quotes it */
+    ENF_F_OBJECTS, /* array of objects, each checked against `members` (secrets inside too) */
 };
 
 struct enf_field {
@@ -62,7 +65,14 @@ struct enf_field {
     long long min, max;         /* ENF_F_INT bounds */
     const char *def;            /* default, as documented ("" or NULL: none) */
     const char *description;
+    const struct enf_field *members; /* ENF_F_OBJECTS: the members' table (name NULL ends) */
 };
+
+/* What stands in for a secret wherever a value would be shown: "sha256:" and the first 12
+ * hex digits of the SHA-256 of the value (enough to tell two values apart, not to undo; a
+ * guessable password can still be guessed from it, as from any hash). */
+#define ENF_SECRET_HASH_SIZE 20
+void enf_secret_hash(const char *value, size_t len, char out[ENF_SECRET_HASH_SIZE]);
 
 /* What check found. The engine owns the buffers; write them with the helpers. */
 struct enf_check {
@@ -108,6 +118,10 @@ int enf_bool(const struct enf_setting *s, const char *name, int def);
 /* A SCALAR field as text (integers formatted into buf); def when absent. */
 const char *enf_scalar(const struct enf_setting *s, const char *name, char *buf, size_t buflen,
                        const char *def);
+/* A SECRET field's value (len may be NULL). NULL when absent, and always for a setting
+ * rebuilt from the journal (s->redacted), which holds only the hashes: restore must not
+ * need secrets. */
+const char *enf_secret(const struct enf_setting *s, const char *name, size_t *len);
 /* A MODE field: 1 and *mode when present, 0 when absent. */
 int enf_mode_bits(const struct enf_setting *s, const char *name, unsigned int *mode);
 /* An ARGV field as a NULL-terminated array of borrowed strings; *argv new (ward_free the

@@ -22,5 +22,7 @@ extern const struct enf_kind enf_kind_dconf;
 extern const struct enf_kind enf_kind_mount_option;
 extern const struct enf_kind enf_kind_password_policy;
 extern const struct enf_kind enf_kind_trust_root;
+extern const struct enf_kind enf_kind_wifi;
+extern const struct enf_kind enf_kind_vpn;
 
 #endif
