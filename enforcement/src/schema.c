@@ -513,9 +513,9 @@ int enf_baseline_parse(const char *buf, size_t len, struct enf_baseline **out,
         /* jansson quotes the text around a syntax error ("near '\"abc'"), which can be
          * part of a secret: the line and column say where it is */
         {
-            char *near = strstr(jerr.text, " near '");
-            if (near)
-                *near = '\0';
+            char *quoted = strstr(jerr.text, " near '"); /* not "near": a macro on Windows */
+            if (quoted)
+                *quoted = '\0';
         }
         if (jerr.line > 0)
             enf_diag(&d, jerr.path, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
