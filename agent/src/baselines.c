@@ -685,6 +685,8 @@ static void job_work(uv_work_t *w)
             o.flags = ENF_RUN_APPLY; /* settings in audit mode are only checked */
             it->rc = enf_run(it->h->b, &o, &it->report);
         } else {
+            /* a selective wipe takes the certificates and profiles Ward installed along */
+            o.flags = b->retired ? ENF_RUN_RETIRE : 0;
             it->rc = enf_baseline_remove(it->id, &o, &it->report);
         }
     }

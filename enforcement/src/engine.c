@@ -976,7 +976,7 @@ int enf_baseline_remove(const char *baseline_id, const struct enf_run_opts *opts
             continue;
         }
         o->setting = s;
-        if (!rows[i].restore) {
+        if (!rows[i].restore && !((opts->flags & ENF_RUN_RETIRE) && s->kind->retire_restores)) {
             o->result = ENF_SKIPPED;
             set_str(&o->error, "restore_on_removal not set: left as it is");
             continue;

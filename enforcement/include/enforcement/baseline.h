@@ -111,6 +111,9 @@ struct enf_hooks {
 };
 
 #define ENF_RUN_APPLY 0x1u /* enforce settings whose mode is enforce (without it: check only) */
+/* enf_baseline_remove for selective_wipe: settings of kinds with retire_restores are restored
+ * even without restore_on_removal (certificates and network profiles Ward installed go). */
+#define ENF_RUN_RETIRE 0x2u
 
 struct enf_run_opts {
     const char *root; /* WARD_ROOT, a host directory; NULL means "/" */

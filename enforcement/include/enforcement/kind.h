@@ -102,6 +102,10 @@ struct enf_kind {
     int (*restore)(struct enf_ctx *ctx, const struct enf_setting *s, const json_t *snap);
     /* Fills up to max root-relative paths (borrowed from s); returns how many it has. */
     size_t (*watch)(const struct enf_setting *s, const char **paths, size_t max);
+    /* 1 for kinds that put credentials on the device (trust roots, network profiles): a
+     * selective wipe (ENF_RUN_RETIRE) restores their settings' prior state whether or not
+     * the setting asked for restore_on_removal, so what Ward installed goes with Ward. */
+    int retire_restores;
 };
 
 /* This OS's registry (enforcement/src/<os>/registry.c), NULL-terminated. */

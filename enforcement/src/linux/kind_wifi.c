@@ -372,4 +372,5 @@ const struct enf_kind enf_kind_wifi = {
     .apply = apply,
     .snapshot = snapshot,
     .restore = restore,
+    .retire_restores = 1, /* selective_wipe removes it whatever restore_on_removal says */
 };

@@ -305,6 +305,52 @@ WT_TEST(trust_root_restore_on_removal)
     pki_free(&p);
 }
 
+/* selective_wipe (ENF_RUN_RETIRE) takes a trust root along without restore_on_removal;
+ * a plain unassign leaves it. */
+WT_TEST(trust_root_selective_wipe)
+{
+    struct pki p;
+    struct ward_store *j = et_journal();
+    struct enf_run_opts o = {.root = et_root(), .journal = j, .flags = ENF_RUN_RETIRE};
+    struct enf_baseline *b;
+    struct enf_report *r = NULL;
+    const char *anchor = "/usr/local/share/ca-certificates/ward/sw.crt";
+    char *d;
+
+    if (access(UPDATE_TOOL, X_OK) != 0) {
+        fprintf(stderr, "skip: %s missing\n", UPDATE_TOOL);
+        ward_store_close(j);
+        return;
+    }
+    pki_make(&p);
+    debian_tree(&p);
+    d = doc("sw", pem_cert(p.ca), "present", "");
+    b = et_doc(d);
+    ward_free(d);
+    r = et_run(b, ENF_RUN_APPLY, j, NULL);
+    ET_RESULT(r, "sw", ENF_REPAIRED);
+    enf_report_free(r);
+    WT_ASSERT(verifies(p.leaf));
+    WT_OK(enf_baseline_remove("trust", &o, &r));
+    ET_RESULT(r, "sw", ENF_REPAIRED);
+    enf_report_free(r);
+    WT_ASSERT(et_get(anchor) == NULL);
+    WT_ASSERT(!verifies(p.leaf));
+    /* the same without ENF_RUN_RETIRE: skipped, still trusted */
+    r = et_run(b, ENF_RUN_APPLY, j, NULL);
+    ET_RESULT(r, "sw", ENF_REPAIRED);
+    enf_report_free(r);
+    o.flags = 0;
+    WT_OK(enf_baseline_remove("trust", &o, &r));
+    ET_RESULT(r, "sw", ENF_SKIPPED);
+    enf_report_free(r);
+    WT_ASSERT(et_get(anchor) != NULL);
+    WT_ASSERT(verifies(p.leaf));
+    enf_baseline_free(b);
+    ward_store_close(j);
+    pki_free(&p);
+}
+
 WT_TEST(trust_root_firefox_policies)
 {
     struct pki p;
