@@ -279,6 +279,50 @@ def case_selective_wipe(tmp):
         s.stop()
 
 
+def case_selective_wipe_profiles(tmp):
+    """A Wi-Fi profile from a baseline without restore_on_removal: unassigning would leave
+    it, but a selective wipe removes it (the credentials Ward installed go with Ward) and
+    lists it in the receipt; its pre-shared key appears nowhere in the result; a line
+    setting without restore_on_removal stays as it is."""
+    s = Server(tmp).start()
+    a = None
+    psk = "correct horse battery staple"
+    try:
+        a = new_agent(tmp, s, checkin_interval=600)
+        path = os.path.join(tmp, "it-net.json")
+        with open(path, "w") as f:
+            json.dump({"id": "it-net", "version": 1, "mode": "enforce", "settings": [
+                {"id": "wifi", "kind": "wifi", "name": "Corp WiFi", "ssid": "CorpNet",
+                 "security": "wpa2-personal", "psk": psk},
+                {"id": "motd", "kind": "line", "path": "/etc/motd", "line": "Wiped? No."}]}, f)
+        put_assign(s, path, "it-net", a.device)
+        a.start()
+        wait_until(lambda: (lambda x: x if x and x["status"] == "compliant" else None)(
+            report(s, a.device, "it-net")), 15, what="the first compliance report")
+        conns = os.path.join(a.root, "etc/NetworkManager/system-connections")
+        files = os.listdir(conns)
+        check(len(files) == 1 and files[0].endswith(".nmconnection"), files)
+        prof = os.path.join(conns, files[0])
+        check(os.stat(prof).st_mode & 0o777 == 0o600 and "ssid=CorpNet" in read(prof), prof)
+        cid = s.cli_json("command", "send", a.device, "selective-wipe")["command_id"]
+        c = final(s, cid)
+        check(c["status"] == "succeeded", c)
+        receipt = json.loads(c["result"]["output"]["receipt"])
+        names = sorted(x["name"] for x in receipt["removed"])
+        check("it-net/wifi" in names and "it-net/motd" not in names, receipt)
+        check(not os.path.exists(prof), "the Wi-Fi profile was left: %s" % os.listdir(conns))
+        check("Wiped? No." in read(os.path.join(a.root, "etc/motd")),
+              "a setting without restore_on_removal was undone")
+        check(psk not in json.dumps(c), "the pre-shared key is in the command's result")
+        rc = a.stop()
+        check(rc == 0, "ward run exited %s" % rc)
+        a = None
+    finally:
+        if a:
+            a.stop(signal.SIGKILL)
+        s.stop()
+
+
 def case_tampered_refused(tmp):
     s = Server(tmp).start()
     try:
