@@ -298,6 +298,22 @@ static int make_dir(const char *dir)
     return 0;
 }
 
+int srv_issuing_ca_create(const char *dir)
+{
+    X509 *ca = NULL;
+    EVP_PKEY *key = NULL;
+    int rc = srv_pki_make_ca(SRV_ISSUING_CA_CN, 3650L * DAY, &ca, &key);
+    if (rc == 0)
+        rc = write_key(dir, SRV_FILE_ISSUING_KEY, key);
+    if (rc == 0)
+        rc = write_cert(dir, SRV_FILE_ISSUING_CERT, ca, NULL);
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "cannot create the issuing CA in %s", dir);
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
 int srv_app_init(const char *dir, const struct srv_init_opts *o)
 {
     struct srv_settings s;
@@ -385,7 +401,7 @@ int srv_app_init(const char *dir, const struct srv_init_opts *o)
         (rc = write_cert(dir, SRV_FILE_SERVER_CERT, srv, ca)) != 0 ||
         (rc = write_key(dir, SRV_FILE_COMMAND_KEY, cmd_key)) != 0 ||
         (rc = write_cert(dir, SRV_FILE_CA_CERT, ca, NULL)) != 0 ||
-        (rc = save_settings(dir, &s)) != 0)
+        (rc = srv_issuing_ca_create(dir)) != 0 || (rc = save_settings(dir, &s)) != 0)
         goto out;
     dbpath = srv_path_join(dir, SRV_FILE_DB);
     if (!dbpath) {

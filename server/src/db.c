@@ -154,6 +154,26 @@ static const struct ward_migration migrations[] = {
         "  label TEXT,"
         "  created_at INTEGER NOT NULL,"
         "  retired_at INTEGER);"},
+    /* EST (server/src/est.c): certificate profiles (the validated, normalized document)
+     * and every certificate the issuing CA issued. superseded_by names the certificate a
+     * simplereenroll replaced it with; renewed_from the one it replaced. */
+    {6, "CREATE TABLE cert_profiles ("
+        "  id TEXT PRIMARY KEY,"
+        "  doc TEXT NOT NULL,"
+        "  created_at INTEGER NOT NULL,"
+        "  updated_at INTEGER NOT NULL);"
+        "CREATE TABLE issued_certs ("
+        "  serial TEXT PRIMARY KEY,"
+        "  device_id TEXT NOT NULL REFERENCES devices(device_id),"
+        "  profile TEXT NOT NULL,"
+        "  subject TEXT NOT NULL,"
+        "  not_before INTEGER NOT NULL,"
+        "  not_after INTEGER NOT NULL,"
+        "  issued_at INTEGER NOT NULL,"
+        "  revoked_at INTEGER,"
+        "  superseded_by TEXT,"
+        "  renewed_from TEXT);"
+        "CREATE INDEX issued_certs_device ON issued_certs(device_id, profile);"},
 };
 
 int srv_db_open(const char *path, struct ward_store **out)

@@ -20,6 +20,7 @@
 #include "server/app.h"
 #include "server/baselines.h"
 #include "server/commands.h"
+#include "server/est.h"
 #include "server/files.h"
 #include "server/inventory.h"
 #include "server/offline.h"
@@ -82,7 +83,10 @@ static void usage(FILE *f)
             "                 [--where 'TABLE.COLUMN OP VALUE']...\n"
             "  baseline put FILE | baseline list\n"
             "  baseline assign|unassign ID DEVICE|--all\n"
-            "  compliance [DEVICE]\n\n"
+            "  compliance [DEVICE]\n"
+            "  cert-profile put FILE | cert-profile list | cert-profile show ID\n"
+            "  certs [DEVICE]\n"
+            "  cert revoke SERIAL\n\n"
             "DUR is seconds or a number with s, m, h or d. DEVICE may be a unique prefix.\n"
             "A --param VALUE that is JSON (30, true, [\"a\"]) is sent as that JSON, else as a\n"
             "string. GRANT is full_wipe, scripts or packages (corporate default: all three;\n"
@@ -2097,17 +2101,233 @@ static int verb_inventory(struct cli *c)
     return rc;
 }
 
+/* ---- EST certificate profiles and issued certificates ------------------------------- */
+
+static int cert_profile_put(struct cli *c, struct srv_app *app, const char *file)
+{
+    char *doc = NULL, msg[WARD_JSON_PATH_MAX + WARD_JSON_TEXT_MAX + 64] = "";
+    json_t *out = NULL;
+    size_t len = 0;
+    int rc = read_doc(file, &doc, &len);
+    if (rc == 0 && len > SRV_CERT_PROFILE_MAX_BYTES)
+        rc = WARD_ETOOBIG;
+    if (rc != 0) {
+        fprintf(stderr, "ward-server cert-profile put: %s: %s\n", file,
+                rc == WARD_ETOOBIG ? "larger than 16 KiB" : ward_strerror(rc));
+        ward_free(doc);
+        return EXIT_FAIL;
+    }
+    rc = srv_cert_profile_put(app, doc, len, &out, msg, sizeof(msg));
+    ward_free(doc);
+    if (rc != 0) {
+        fprintf(stderr, "ward-server cert-profile put: %s: %s\n", file,
+                msg[0] ? msg : ward_strerror(rc));
+        return EXIT_FAIL;
+    }
+    if (c->json) {
+        rc = print_json(out);
+    } else {
+        json_t *p = json_object_get(out, "profile"), *v;
+        char keys[64] = "";
+        size_t k;
+        json_array_foreach(json_object_get(p, "key"), k, v)
+            snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", k ? "," : "",
+                     json_string_value(v));
+        printf("%s certificate profile %s (lifetime %llds, key %s)\n",
+               json_is_true(json_object_get(out, "created")) ? "created" : "updated",
+               sget(out, "id"), (long long)json_integer_value(json_object_get(p, "lifetime")),
+               keys);
+        rc = EXIT_OK;
+    }
+    json_decref(out);
+    return rc;
+}
+
+static int verb_cert_profile(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    const char *sub = c->argc > 0 ? c->argv[0] : "";
+    json_t *out = NULL, *p;
+    size_t i;
+    int r, rc = EXIT_OK;
+
+    if (c->argc > 0) {
+        c->argc--;
+        c->argv++;
+    }
+    if (no_leftover_flags(c, "cert-profile") != EXIT_OK)
+        return EXIT_USAGE;
+    if (!((strcmp(sub, "put") == 0 && c->argc == 1) || (strcmp(sub, "list") == 0 && c->argc == 0) ||
+          (strcmp(sub, "show") == 0 && c->argc == 1))) {
+        fprintf(stderr, "usage: ward-server cert-profile put FILE | list | show ID\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    if (strcmp(sub, "put") == 0) {
+        rc = cert_profile_put(c, app, c->argv[0]);
+    } else if (strcmp(sub, "show") == 0) {
+        r = srv_cert_profile_show(app, c->argv[0], &out);
+        if (r == WARD_ENOENT) {
+            fprintf(stderr, "ward-server: no certificate profile '%s'\n", c->argv[0]);
+            rc = EXIT_FAIL;
+        } else if (r != 0) {
+            rc = fail("cert-profile show", r);
+        } else {
+            rc = print_json(out); /* the document is the clearest view */
+        }
+    } else if ((r = srv_cert_profile_list(app, &out)) != 0) {
+        rc = fail("cert-profile list", r);
+    } else if (c->json) {
+        rc = print_json(out);
+    } else {
+        printf("%-24s %-10s %-18s %-38s %s\n", "PROFILE", "LIFETIME", "KEY", "EKU", "UPDATED");
+        json_array_foreach(out, i, p)
+        {
+            char keys[64] = "", eku[96] = "";
+            size_t k;
+            json_t *v;
+            json_array_foreach(json_object_get(p, "key"), k, v)
+                snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", k ? "," : "",
+                         json_string_value(v));
+            json_array_foreach(json_object_get(p, "eku"), k, v)
+                snprintf(eku + strlen(eku), sizeof(eku) - strlen(eku), "%s%s", k ? "," : "",
+                         json_string_value(v));
+            printf("%-24s %-10lld %-18s %-38s %s\n", sget(p, "id"), iget(p, "lifetime"), keys, eku,
+                   sget(p, "updated_at"));
+        }
+    }
+    json_decref(out);
+    srv_app_close(app);
+    return rc;
+}
+
+/* "in 89d", "in 5h", "expired". */
+static void expiry_text(const char *iso, char *out, size_t outlen)
+{
+    struct tm tm;
+    time_t t, now = time(NULL);
+    long long d;
+    memset(&tm, 0, sizeof(tm));
+    if (!iso || !strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+        snprintf(out, outlen, "-");
+        return;
+    }
+    t = timegm(&tm);
+    d = (long long)(t - now);
+    if (d <= 0)
+        snprintf(out, outlen, "expired");
+    else if (d >= 86400)
+        snprintf(out, outlen, "in %lldd", d / 86400);
+    else if (d >= 3600)
+        snprintf(out, outlen, "in %lldh", d / 3600);
+    else if (d >= 60)
+        snprintf(out, outlen, "in %lldm", d / 60);
+    else
+        snprintf(out, outlen, "in %llds", d);
+}
+
+static int verb_certs(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    char *dev = NULL;
+    json_t *list = NULL, *x;
+    size_t i;
+    int r, rc = EXIT_OK;
+
+    if (no_leftover_flags(c, "certs") != EXIT_OK)
+        return EXIT_USAGE;
+    if (c->argc > 1) {
+        fprintf(stderr, "usage: ward-server certs [DEVICE]\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    if (c->argc == 1 && resolve_device(app, c->argv[0], &dev) != 0) {
+        rc = EXIT_FAIL;
+        goto out;
+    }
+    if ((r = srv_issued_cert_list(app, dev, &list)) != 0) {
+        rc = fail("certs", r);
+        goto out;
+    }
+    if (c->json) {
+        rc = print_json(list);
+        goto out;
+    }
+    printf("%-32s %-16s %-22s %-10s %-20s %-10s %s\n", "SERIAL", "PROFILE", "DEVICE", "STATE",
+           "NOT AFTER", "EXPIRES", "SUBJECT");
+    json_array_foreach(list, i, x)
+    {
+        char exp[32];
+        expiry_text(sget(x, "not_after"), exp, sizeof(exp));
+        printf("%-32s %-16s %-22s %-10s %-20s %-10s %s\n", sget(x, "serial"), sget(x, "profile"),
+               sget(x, "device_id"), sget(x, "state"), sget(x, "not_after"), exp,
+               sget(x, "subject"));
+    }
+out:
+    json_decref(list);
+    ward_free(dev);
+    srv_app_close(app);
+    return rc;
+}
+
+static int verb_cert(struct cli *c)
+{
+    struct srv_app *app = NULL;
+    char *dev = NULL;
+    int r, rc = EXIT_OK;
+
+    if (no_leftover_flags(c, "cert") != EXIT_OK)
+        return EXIT_USAGE;
+    if (c->argc != 2 || strcmp(c->argv[0], "revoke") != 0) {
+        fprintf(stderr, "usage: ward-server cert revoke SERIAL\n");
+        return EXIT_USAGE;
+    }
+    if (open_app(c, &app) != EXIT_OK)
+        return EXIT_FAIL;
+    r = srv_issued_cert_revoke(app, c->argv[1], &dev);
+    if (r == WARD_ENOENT) {
+        fprintf(stderr, "ward-server: no issued certificate with serial '%s'\n", c->argv[1]);
+        rc = EXIT_FAIL;
+    } else if (r == WARD_EEXIST) {
+        printf("certificate %s is already revoked\n", c->argv[1]);
+    } else if (r != 0) {
+        rc = fail("cert revoke", r);
+    } else if (c->json) {
+        json_t *j =
+            json_pack("{s:s, s:s, s:b}", "serial", c->argv[1], "device_id", dev, "revoked", 1);
+        rc = j ? print_json(j) : EXIT_FAIL;
+        json_decref(j);
+    } else {
+        printf("revoked certificate %s of %s\n", c->argv[1], dev);
+    }
+    ward_free(dev);
+    srv_app_close(app);
+    return rc;
+}
+
 static const struct {
     const char *name;
     int (*run)(struct cli *c);
 } verbs[] = {
-    {"init", verb_init},           {"serve", verb_serve},
-    {"token", verb_token},         {"devices", verb_devices},
-    {"device", verb_device},       {"command", verb_command},
-    {"commands", verb_commands},   {"wake", verb_wake},
-    {"baseline", verb_baseline},   {"compliance", verb_compliance},
-    {"inventory", verb_inventory}, {"file", verb_file},
-    {"files", verb_files},         {"offline-key", verb_offline_key},
+    {"init", verb_init},
+    {"serve", verb_serve},
+    {"token", verb_token},
+    {"devices", verb_devices},
+    {"device", verb_device},
+    {"command", verb_command},
+    {"commands", verb_commands},
+    {"wake", verb_wake},
+    {"baseline", verb_baseline},
+    {"compliance", verb_compliance},
+    {"inventory", verb_inventory},
+    {"file", verb_file},
+    {"files", verb_files},
+    {"offline-key", verb_offline_key},
+    {"cert-profile", verb_cert_profile},
+    {"certs", verb_certs},
+    {"cert", verb_cert},
 };
 
 int main(int argc, char **argv)

@@ -208,3 +208,62 @@ out:
     X509_free(c);
     return rc;
 }
+
+int srv_pki_issue_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, const struct srv_pki_leaf *l,
+                       X509 **out)
+{
+    ASN1_INTEGER *serial = NULL;
+    X509 *c = NULL;
+    int empty_subject, rc = WARD_ECRYPTO;
+
+    if (!out)
+        return WARD_EINVAL;
+    *out = NULL;
+    if (!ca || !ca_key || !pub || !l || !l->subject || !l->eku || !*l->eku || l->valid_seconds <= 0)
+        return WARD_EINVAL;
+    empty_subject = X509_NAME_entry_count(l->subject) == 0;
+    if (empty_subject && (!l->sans || sk_GENERAL_NAME_num(l->sans) == 0))
+        return WARD_EINVAL;
+    if (X509_check_private_key(ca, ca_key) != 1) {
+        ward_crypto_log_errors("issue leaf: CA key");
+        return WARD_EINVAL;
+    }
+    if (!(c = X509_new()))
+        return WARD_ENOMEM;
+    if ((rc = srv_pki_random_serial(&serial)) != 0)
+        goto out;
+    rc = WARD_ECRYPTO;
+    if (!X509_set_version(c, X509_VERSION_3) || !X509_set_serialNumber(c, serial) ||
+        !X509_gmtime_adj(X509_getm_notBefore(c), -SRV_PKI_BACKDATE_S) ||
+        !X509_gmtime_adj(X509_getm_notAfter(c), l->valid_seconds) ||
+        !X509_set_subject_name(c, l->subject) ||
+        !X509_set_issuer_name(c, X509_get_subject_name(ca)) || !X509_set_pubkey(c, pub))
+        goto out;
+    if ((rc = add_ext(c, ca, NID_basic_constraints, "critical,CA:FALSE")) ||
+        (rc = add_ext(c, ca, NID_key_usage,
+                      l->key_encipherment ? "critical,digitalSignature,keyEncipherment"
+                                          : "critical,digitalSignature")) ||
+        (rc = add_ext(c, ca, NID_ext_key_usage, l->eku)) ||
+        (rc = add_ext(c, ca, NID_subject_key_identifier, "hash")) ||
+        (rc = add_ext(c, ca, NID_authority_key_identifier, "keyid:always")))
+        goto out;
+    if (l->sans && sk_GENERAL_NAME_num(l->sans) > 0 &&
+        X509_add1_ext_i2d(c, NID_subject_alt_name, l->sans, empty_subject, X509V3_ADD_DEFAULT) !=
+            1) {
+        rc = WARD_ECRYPTO;
+        goto out;
+    }
+    if (X509_sign(c, ca_key, EVP_sha256()) <= 0) {
+        rc = WARD_ECRYPTO;
+        goto out;
+    }
+    *out = c;
+    c = NULL;
+    rc = 0;
+out:
+    if (rc)
+        ward_crypto_log_errors("issue leaf certificate");
+    ASN1_INTEGER_free(serial);
+    X509_free(c);
+    return rc;
+}

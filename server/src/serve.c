@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * `ward-server serve`: the HTTPS engine with the protocol's routes (a table: method, path,
- * whether a device certificate is required, handler), the long-poll registry, and the
+ * whether a device certificate is required, handler; JSON bodies except on raw-body routes
+ * such as EST's, server/est.h), the long-poll registry, and the
  * admin socket through which `ward-server wake` and `command send` (separate processes
  * sharing the database) wake a device's held wait. One libuv loop; SIGTERM/SIGINT stop it
  * cleanly.
@@ -15,12 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "server/app.h"
 #include "server/baselines.h"
+#include "server/est.h"
 #include "server/files.h"
 #include "server/http.h"
 #include "server/inventory.h"
@@ -58,6 +61,7 @@ struct admin_client {
 struct service {
     uv_loop_t *loop;
     struct srv_app *app;
+    struct srv_est *est;
     SSL_CTX *ssl;
     struct srv_http *http;
     uv_signal_t sig_term, sig_int;
@@ -76,7 +80,26 @@ struct route {
     void (*fn)(struct service *s, struct srv_req *r, const char *device_id, json_t *body);
     size_t body_max; /* decoded body cap; 0: the engine's default (1 MiB) */
     int prefix;      /* path ends in '/' and names a collection: "<path><id>" matches */
+    /* "<path><label><suffix>" matches, label one non-empty segment (RFC 7030 3.2.2). */
+    const char *suffix;
+    /* The body is not JSON: the handler reads it (srv_req_body), body is NULL; errors the
+     * engine's routing answers are text/plain, as the protocol of such a route expects. */
+    int raw_body;
 };
+
+/* An error from routing, in the form the route's protocol uses. */
+static void route_error(struct srv_req *r, const struct route *rt, int status, const char *code,
+                        const char *message)
+{
+    if (rt && rt->raw_body) {
+        char text[256];
+        int n = snprintf(text, sizeof(text), "%s\n", message);
+        srv_req_respond(r, status, "text/plain; charset=utf-8", text,
+                        n > 0 && (size_t)n < sizeof(text) ? (size_t)n : strlen(text), NULL, 0);
+    } else {
+        srv_req_respond_error(r, status, code, message);
+    }
+}
 
 /* ---- long-poll registry ------------------------------------------------------------- */
 
@@ -468,6 +491,94 @@ static void route_file_get(struct service *s, struct srv_req *r, const char *dev
     }
 }
 
+/* ---- EST (RFC 7030; server/est.h) ---------------------------------------------------- */
+
+static void est_text(struct srv_req *r, int status, const char *text)
+{
+    char line[300];
+    int n = snprintf(line, sizeof(line), "%s\n", text);
+    srv_req_respond(r, status, "text/plain; charset=utf-8", line,
+                    n > 0 && (size_t)n < sizeof(line) ? (size_t)n : strlen(line), NULL, 0);
+}
+
+/* The label of "/.well-known/est/<label>/<op>" into out; "" for the unlabelled form. */
+static void est_label(struct srv_req *r, char *out, size_t outlen)
+{
+    const char *p = srv_req_path(r) + strlen(SRV_EST_PREFIX), *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : 0;
+    snprintf(out, outlen, "%.*s", (int)(n < outlen ? n : 0), p);
+    if (slash && n >= outlen)
+        snprintf(out, outlen, "%s", "?"); /* too long for an id: answered as unknown */
+}
+
+static void route_est_cacerts(struct service *s, struct srv_req *r, const char *device_id,
+                              json_t *body)
+{
+    static const struct srv_header cte = {"Content-Transfer-Encoding", "base64"};
+    const char *p7;
+    char label[80];
+    size_t len;
+    int rc;
+    (void)device_id;
+    (void)body;
+
+    est_label(r, label, sizeof(label));
+    if (label[0] && (rc = srv_est_profile_exists(s->est, label)) != 1) {
+        if (rc == 0)
+            est_text(r, 404, "no such certificate profile");
+        else
+            est_text(r, 500, ward_strerror(rc));
+        return;
+    }
+    p7 = srv_est_cacerts(s->est, &len);
+    srv_req_respond(r, 200, "application/pkcs7-mime", p7, len, &cte, 1);
+}
+
+static void est_enroll(struct service *s, struct srv_req *r, const char *device_id, int reenroll)
+{
+    static const struct srv_header cte = {"Content-Transfer-Encoding", "base64"};
+    const char *ct = srv_req_header(r, "Content-Type"), *body;
+    struct srv_est_answer a;
+    char label[80];
+    size_t len = 0;
+    int rc;
+
+    est_label(r, label, sizeof(label));
+    /* RFC 7030 4.2.1: application/pkcs10. A missing type is let through (the body decides). */
+    if (ct && (strncasecmp(ct, "application/pkcs10", 18) != 0 ||
+               (ct[18] && ct[18] != ';' && ct[18] != ' '))) {
+        est_text(r, 415, "Content-Type must be application/pkcs10");
+        return;
+    }
+    body = srv_req_body(r, &len);
+    rc = srv_est_enroll(s->est, device_id, label, reenroll, body, len, &a);
+    if (rc != 0) {
+        est_text(r, rc == WARD_EBUSY ? 503 : 500, ward_strerror(rc));
+    } else if (a.status == 200) {
+        srv_req_respond(r, 200, "application/pkcs7-mime; smime-type=certs-only", a.body, a.len,
+                        &cte, 1);
+    } else {
+        WARD_INFO("%s: EST %s for '%s' refused: %s", device_id,
+                  reenroll ? "simplereenroll" : "simpleenroll", label, a.text);
+        est_text(r, a.status, a.text);
+    }
+    ward_free(a.body);
+}
+
+static void route_est_enroll(struct service *s, struct srv_req *r, const char *device_id,
+                             json_t *body)
+{
+    (void)body;
+    est_enroll(s, r, device_id, 0);
+}
+
+static void route_est_reenroll(struct service *s, struct srv_req *r, const char *device_id,
+                               json_t *body)
+{
+    (void)body;
+    est_enroll(s, r, device_id, 1);
+}
+
 static const struct route routes[] = {
     {.method = "POST", .path = "/api/v1/enroll", .device_auth = 0, .fn = route_enroll},
     {.method = "POST", .path = "/api/v1/checkin", .device_auth = 1, .fn = route_checkin},
@@ -494,12 +605,42 @@ static const struct route routes[] = {
      .device_auth = 1,
      .fn = route_file_get,
      .prefix = 1},
+    {.method = "GET",
+     .path = SRV_EST_PREFIX "cacerts",
+     .device_auth = 1,
+     .fn = route_est_cacerts,
+     .raw_body = 1},
+    {.method = "GET",
+     .path = SRV_EST_PREFIX,
+     .suffix = "/cacerts",
+     .device_auth = 1,
+     .fn = route_est_cacerts,
+     .raw_body = 1},
+    {.method = "POST",
+     .path = SRV_EST_PREFIX,
+     .suffix = "/simpleenroll",
+     .device_auth = 1,
+     .fn = route_est_enroll,
+     .body_max = SRV_EST_MAX_BODY,
+     .raw_body = 1},
+    {.method = "POST",
+     .path = SRV_EST_PREFIX,
+     .suffix = "/simplereenroll",
+     .device_auth = 1,
+     .fn = route_est_reenroll,
+     .body_max = SRV_EST_MAX_BODY,
+     .raw_body = 1},
     {.method = NULL},
 };
 
 static int route_matches(const struct route *rt, const char *path)
 {
     size_t n = strlen(rt->path);
+    if (rt->suffix) {
+        size_t sl = strlen(rt->suffix), pl = strlen(path);
+        return pl > n + sl && strncmp(rt->path, path, n) == 0 &&
+               strcmp(path + pl - sl, rt->suffix) == 0 && !memchr(path + n, '/', pl - n - sl);
+    }
     if (rt->prefix)
         return strncmp(rt->path, path, n) == 0 && path[n] != '\0' && !strchr(path + n, '/');
     return strcmp(rt->path, path) == 0;
@@ -528,32 +669,32 @@ static void handle(struct srv_req *r, void *ctx)
         return;
     }
     if (!rt->method) {
-        srv_req_respond_error(r, 405, "method_not_allowed", "wrong method for this endpoint");
+        route_error(r, match, 405, "method_not_allowed", "wrong method for this endpoint");
         return;
     }
     if (s->stopping) {
-        srv_req_respond_error(r, 503, "unavailable", "shutting down");
+        route_error(r, rt, 503, "unavailable", "shutting down");
         return;
     }
     if (rt->device_auth) {
         X509 *cert = srv_req_peer_cert(r);
         if (!cert) {
-            srv_req_respond_error(r, 401, "client_certificate_required",
-                                  "this endpoint needs a device certificate");
+            route_error(r, rt, 401, "client_certificate_required",
+                        "this endpoint needs a device certificate");
             return;
         }
         rc = srv_device_auth(s->app, cert, &device_id);
         if (rc == WARD_EREVOKED) {
-            srv_req_respond_error(r, 403, "device_revoked", code_message("device_revoked"));
+            route_error(r, rt, 403, "device_revoked", code_message("device_revoked"));
             return;
         }
         if (rc != 0) {
-            srv_req_respond_error(r, rc == WARD_EBUSY ? 503 : 500,
-                                  rc == WARD_EBUSY ? "unavailable" : "internal", ward_strerror(rc));
+            route_error(r, rt, rc == WARD_EBUSY ? 503 : 500,
+                        rc == WARD_EBUSY ? "unavailable" : "internal", ward_strerror(rc));
             return;
         }
     }
-    if (strcmp(rt->method, "POST") == 0) {
+    if (strcmp(rt->method, "POST") == 0 && !rt->raw_body) {
         struct ward_json_error jerr;
         struct ward_json_limits lim = {.max_bytes = rt->body_max};
         size_t len = 0;
@@ -759,6 +900,8 @@ int srv_serve(const char *data_dir, const struct srv_serve_opts *o)
         rc = WARD_ENOMEM;
         goto out;
     }
+    if ((rc = srv_est_open(s.app, &s.est)) != 0)
+        goto out;
     if ((rc = srv_tls_ctx_new(cert, key, ca, &s.ssl)) != 0)
         goto out;
     memset(&ho, 0, sizeof(ho));
@@ -806,6 +949,7 @@ out:
             rc = WARD_EBUSY;
     }
     SSL_CTX_free(s.ssl);
+    srv_est_free(s.est);
     srv_app_close(s.app);
     ward_free(cert);
     ward_free(key);

@@ -77,10 +77,19 @@ struct srv_init_opts {
 #define SRV_FILE_COMMAND_KEY "command.key"
 #define SRV_FILE_DB "server.db"
 #define SRV_FILE_ADMIN_SOCK "admin.sock"
+/* The EST issuing CA (server/est.h): separate from the service CA, so nothing it issues can
+ * pass as a device certificate (TLS client authentication trusts only ca.pem). */
+#define SRV_FILE_ISSUING_CERT "issuing-ca.pem"
+#define SRV_FILE_ISSUING_KEY "issuing-ca.key"
+#define SRV_ISSUING_CA_CN "Ward Issuing CA"
 
 /* Creates everything a first start needs in an empty (or missing) directory; refuses a
  * directory that already holds a CA (WARD_EEXIST), so keys are never replaced by accident. */
 int srv_app_init(const char *data_dir, const struct srv_init_opts *o);
+/* Creates the issuing CA (EC P-256, 10 years) in dir: the key (0600) first, then the
+ * certificate, whose presence marks it complete. `init` calls it; `serve` calls it for a
+ * data directory made before the issuing CA existed. */
+int srv_issuing_ca_create(const char *data_dir);
 /* Opens an initialized data directory (WARD_ENOENT if `init` never ran). */
 int srv_app_open(const char *data_dir, struct srv_app **out);
 void srv_app_close(struct srv_app *app);

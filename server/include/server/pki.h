@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include <openssl/types.h>
+#include <openssl/x509v3.h>
 
 #define SRV_PKI_BACKDATE_S 300L
 
@@ -25,6 +26,21 @@ int srv_pki_make_ca(const char *cn, long valid_seconds, X509 **cert, EVP_PKEY **
  * WARD_EINVAL for an unusable SAN or argument. */
 int srv_pki_issue(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, const char *cn,
                   const char *const *sans, size_t nsans, long valid_seconds, X509 **out);
+
+/* A leaf whose names the caller built (EST profiles, server/est.h): subject and SANs are
+ * borrowed and copied in; eku is a comma list of OpenSSL short names from a fixed table
+ * ("clientAuth,emailProtection"), never user text. CA:FALSE, keyUsage digitalSignature (plus
+ * keyEncipherment when key_encipherment), subject and authority key identifiers. The
+ * subjectAltName is marked critical when the subject is empty (RFC 5280 4.2.1.6). */
+struct srv_pki_leaf {
+    const X509_NAME *subject;
+    GENERAL_NAMES *sans; /* may be NULL or empty */
+    const char *eku;
+    int key_encipherment;
+    long valid_seconds;
+};
+int srv_pki_issue_leaf(X509 *ca, EVP_PKEY *ca_key, EVP_PKEY *pub, const struct srv_pki_leaf *l,
+                       X509 **out);
 
 /* 128-bit random positive serial, as srv_pki_issue uses; *out is new (ASN1_INTEGER_free). */
 int srv_pki_random_serial(ASN1_INTEGER **out);
