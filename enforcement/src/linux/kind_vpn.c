@@ -420,14 +420,6 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
 
 /* ---- the profile ------------------------------------------------------------------------ */
 
-static void str_field(struct nmkf *k, const struct enf_setting *s, const char *field,
-                      const char *key)
-{
-    const json_t *v = json_object_get(s->params, field);
-    if (json_is_string(v))
-        nmkf_str(k, key, json_string_value(v), json_string_length(v));
-}
-
 /* "a;b;c;" of validated items (no ';' in them). */
 static void list_field(struct nmkf *k, const char *key, const json_t *a)
 {
@@ -462,8 +454,8 @@ static void wg_body(struct nmkf *k, const struct enf_setting *s)
         snprintf(group, sizeof(group), "wireguard-peer.%s",
                  json_string_value(json_object_get(pe, "public_key")));
         nmkf_group(k, group);
-        str_field(k, (const struct enf_setting *)&(struct enf_setting){.params = pe}, "endpoint",
-                  "endpoint");
+        nmkf_str_field(k, (const struct enf_setting *)&(struct enf_setting){.params = pe},
+                       "endpoint", "endpoint");
         if (json_is_string(ps)) {
             nmkf_str(k, "preshared-key", json_string_value(ps), json_string_length(ps));
             nmkf_raw(k, "preshared-key-flags", "0");
@@ -506,19 +498,19 @@ static void ovpn_body(struct nmkf *k, const struct enf_setting *s)
 
     /* data items sorted by name, then service-type: NetworkManager's order */
     nmkf_group(k, "vpn");
-    str_field(k, s, "ca_cert_path", "ca");
-    str_field(k, s, "client_cert_path", "cert");
+    nmkf_str_field(k, s, "ca_cert_path", "ca");
+    nmkf_str_field(k, s, "client_cert_path", "cert");
     if (json_object_get(s->params, "private_key_password"))
         nmkf_raw(k, "cert-pass-flags", "0");
     nmkf_raw(k, "connection-type", ct);
-    str_field(k, s, "private_key_path", "key");
-    str_field(k, s, "local_ip", "local-ip");
+    nmkf_str_field(k, s, "private_key_path", "key");
+    nmkf_str_field(k, s, "local_ip", "local-ip");
     if (pw)
         nmkf_raw(k, "password-flags", "0");
-    str_field(k, s, "remote", "remote");
-    str_field(k, s, "remote_ip", "remote-ip");
-    str_field(k, s, "static_key_path", "static-key");
-    str_field(k, s, "username", "username");
+    nmkf_str_field(k, s, "remote", "remote");
+    nmkf_str_field(k, s, "remote_ip", "remote-ip");
+    nmkf_str_field(k, s, "static_key_path", "static-key");
+    nmkf_str_field(k, s, "username", "username");
     nmkf_raw(k, "service-type", "org.freedesktop.NetworkManager.openvpn");
     pwv = enf_secret(s, "password", NULL);
     if (cp || pwv) {
@@ -566,41 +558,12 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
 
 static int check(struct enf_ctx *ctx, const struct enf_setting *s, struct enf_check *out)
 {
-    struct nm_profile p;
-    int rc = nm_profile_get(s, 1, build, &p);
-    if (rc == 0)
-        rc = nm_check(ctx, &p, is_wg(s) ? "WireGuard" : "OpenVPN", out);
-    nm_profile_release(&p);
-    return rc;
+    return nm_kind_check(ctx, s, build, is_wg(s) ? "WireGuard" : "OpenVPN", out);
 }
 
 static int apply(struct enf_ctx *ctx, const struct enf_setting *s)
 {
-    struct nm_profile p;
-    int rc = nm_profile_get(s, 1, build, &p);
-    if (rc == 0)
-        rc = nm_apply(ctx, &p);
-    nm_profile_release(&p);
-    return rc;
-}
-
-static int snapshot(struct enf_ctx *ctx, const struct enf_setting *s, json_t **out)
-{
-    struct nm_profile p;
-    int rc = nm_profile_get(s, 0, build, &p);
-    *out = NULL;
-    if (rc == 0)
-        rc = nm_snapshot(ctx, &p, out);
-    return rc;
-}
-
-static int restore(struct enf_ctx *ctx, const struct enf_setting *s, const json_t *snap)
-{
-    struct nm_profile p;
-    int rc = nm_profile_get(s, 0, build, &p);
-    if (rc == 0)
-        rc = nm_restore(ctx, &p, snap);
-    return rc;
+    return nm_kind_apply(ctx, s, build);
 }
 
 const struct enf_kind enf_kind_vpn = {
@@ -611,7 +574,7 @@ const struct enf_kind enf_kind_vpn = {
     .validate = validate,
     .check = check,
     .apply = apply,
-    .snapshot = snapshot,
-    .restore = restore,
+    .snapshot = nm_kind_snapshot,
+    .restore = nm_kind_restore,
     .retire_restores = 1, /* selective_wipe removes it whatever restore_on_removal says */
 };

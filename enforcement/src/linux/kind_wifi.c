@@ -233,14 +233,6 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
 
 /* ---- the profile ------------------------------------------------------------------------ */
 
-static void str_field(struct nmkf *k, const struct enf_setting *s, const char *field,
-                      const char *key)
-{
-    const json_t *v = json_object_get(s->params, field);
-    if (json_is_string(v))
-        nmkf_str(k, key, json_string_value(v), json_string_length(v));
-}
-
 static void secret_field(struct nmkf *k, const struct enf_setting *s, const char *field,
                          const char *key)
 {
@@ -289,17 +281,17 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
     if (is_enterprise(sec) && eap) {
         int tls = strcmp(eap, "tls") == 0;
         nmkf_group(&k, "802-1x");
-        str_field(&k, s, "ca_cert_path", "ca-cert");
+        nmkf_str_field(&k, s, "ca_cert_path", "ca-cert");
         if (tls)
-            str_field(&k, s, "client_cert_path", "client-cert");
-        str_field(&k, s, "domain_suffix_match", "domain-suffix-match");
+            nmkf_str_field(&k, s, "client_cert_path", "client-cert");
+        nmkf_str_field(&k, s, "domain_suffix_match", "domain-suffix-match");
         nmkf_raw(&k, "eap", tls ? "tls;" : strcmp(eap, "peap") == 0 ? "peap;" : "ttls;");
-        str_field(&k, s, "identity", "identity");
+        nmkf_str_field(&k, s, "identity", "identity");
         if (!tls) {
             secret_field(&k, s, "password", "password");
             nmkf_raw(&k, "phase2-auth", enf_str(s, "phase2", "mschapv2"));
         } else {
-            str_field(&k, s, "private_key_path", "private-key");
+            nmkf_str_field(&k, s, "private_key_path", "private-key");
             secret_field(&k, s, "private_key_password", "private-key-password");
         }
     }
@@ -314,52 +306,17 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
     return rc;
 }
 
-static int profile(const struct enf_setting *s, int with_content, struct nm_profile *p)
-{
-    return nm_profile_get(s, with_content, build, p);
-}
-
 static int check(struct enf_ctx *ctx, const struct enf_setting *s, struct enf_check *out)
 {
-    struct nm_profile p;
+    const char *sec = enf_str(s, "security", "open"), *eap = enf_str(s, "eap", NULL);
     char what[96];
-    int rc = profile(s, 1, &p);
-    if (rc == 0) {
-        const char *sec = enf_str(s, "security", "open"), *eap = enf_str(s, "eap", NULL);
-        snprintf(what, sizeof(what), "Wi-Fi (%s%s%s)", sec, eap ? ", eap " : "", eap ? eap : "");
-        rc = nm_check(ctx, &p, what, out);
-    }
-    nm_profile_release(&p);
-    return rc;
+    snprintf(what, sizeof(what), "Wi-Fi (%s%s%s)", sec, eap ? ", eap " : "", eap ? eap : "");
+    return nm_kind_check(ctx, s, build, what, out);
 }
 
 static int apply(struct enf_ctx *ctx, const struct enf_setting *s)
 {
-    struct nm_profile p;
-    int rc = profile(s, 1, &p);
-    if (rc == 0)
-        rc = nm_apply(ctx, &p);
-    nm_profile_release(&p);
-    return rc;
-}
-
-static int snapshot(struct enf_ctx *ctx, const struct enf_setting *s, json_t **out)
-{
-    struct nm_profile p;
-    int rc = profile(s, 0, &p);
-    *out = NULL;
-    if (rc == 0)
-        rc = nm_snapshot(ctx, &p, out);
-    return rc;
-}
-
-static int restore(struct enf_ctx *ctx, const struct enf_setting *s, const json_t *snap)
-{
-    struct nm_profile p;
-    int rc = profile(s, 0, &p);
-    if (rc == 0)
-        rc = nm_restore(ctx, &p, snap);
-    return rc;
+    return nm_kind_apply(ctx, s, build);
 }
 
 const struct enf_kind enf_kind_wifi = {
@@ -370,7 +327,7 @@ const struct enf_kind enf_kind_wifi = {
     .validate = validate,
     .check = check,
     .apply = apply,
-    .snapshot = snapshot,
-    .restore = restore,
+    .snapshot = nm_kind_snapshot,
+    .restore = nm_kind_restore,
     .retire_restores = 1, /* selective_wipe removes it whatever restore_on_removal says */
 };

@@ -470,3 +470,52 @@ int nm_restore(struct enf_ctx *ctx, const struct nm_profile *p, const json_t *sn
     }
     return rc;
 }
+
+int nm_kind_check(struct enf_ctx *ctx, const struct enf_setting *s, nm_build_fn build,
+                  const char *what, struct enf_check *out)
+{
+    struct nm_profile p;
+    int rc = nm_profile_get(s, 1, build, &p);
+    if (rc == 0)
+        rc = nm_check(ctx, &p, what, out);
+    nm_profile_release(&p);
+    return rc;
+}
+
+int nm_kind_apply(struct enf_ctx *ctx, const struct enf_setting *s, nm_build_fn build)
+{
+    struct nm_profile p;
+    int rc = nm_profile_get(s, 1, build, &p);
+    if (rc == 0)
+        rc = nm_apply(ctx, &p);
+    nm_profile_release(&p);
+    return rc;
+}
+
+int nm_kind_snapshot(struct enf_ctx *ctx, const struct enf_setting *s, json_t **out)
+{
+    struct nm_profile p;
+    int rc = nm_profile_get(s, 0, NULL, &p);
+    *out = NULL;
+    if (rc == 0)
+        rc = nm_snapshot(ctx, &p, out);
+    nm_profile_release(&p);
+    return rc;
+}
+
+int nm_kind_restore(struct enf_ctx *ctx, const struct enf_setting *s, const json_t *snap)
+{
+    struct nm_profile p;
+    int rc = nm_profile_get(s, 0, NULL, &p);
+    if (rc == 0)
+        rc = nm_restore(ctx, &p, snap);
+    nm_profile_release(&p);
+    return rc;
+}
+
+void nmkf_str_field(struct nmkf *k, const struct enf_setting *s, const char *field, const char *key)
+{
+    const json_t *v = json_object_get(s->params, field);
+    if (json_is_string(v))
+        nmkf_str(k, key, json_string_value(v), json_string_length(v));
+}

@@ -77,6 +77,19 @@ int nm_apply(struct enf_ctx *ctx, const struct nm_profile *p);
 int nm_snapshot(struct enf_ctx *ctx, const struct nm_profile *p, json_t **out);
 int nm_restore(struct enf_ctx *ctx, const struct nm_profile *p, const json_t *snap);
 
+/* The four slots of a profile kind (wifi, vpn) over nm_profile_get: check and apply build
+ * the wanted file with build; snapshot and restore need only the path. what names the
+ * profile's type in check's texts ("WireGuard", "Wi-Fi (wpa2-personal)"). */
+typedef int (*nm_build_fn)(const struct enf_setting *s, char **data, size_t *len);
+int nm_kind_check(struct enf_ctx *ctx, const struct enf_setting *s, nm_build_fn build,
+                  const char *what, struct enf_check *out);
+int nm_kind_apply(struct enf_ctx *ctx, const struct enf_setting *s, nm_build_fn build);
+int nm_kind_snapshot(struct enf_ctx *ctx, const struct enf_setting *s, json_t **out);
+int nm_kind_restore(struct enf_ctx *ctx, const struct enf_setting *s, const json_t *snap);
+/* key=<the setting's string field>, when the setting has it. */
+void nmkf_str_field(struct nmkf *k, const struct enf_setting *s, const char *field,
+                    const char *key);
+
 /* Keyfile text with every secret line left out (psk, passwords, keys, [vpn-secrets]):
  * what a snapshot may keep of a prior profile. *n_withheld counts the lines left out. */
 int nm_redact(const char *data, size_t len, struct ward_buf *out, int *n_withheld);
