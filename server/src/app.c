@@ -579,3 +579,38 @@ int srv_event(struct srv_app *app, const char *kind, const char *device_id, cons
         WARD_LOG_ERR(rc, "cannot record %s event", kind);
     return rc;
 }
+
+/* See app.h. */
+int srv_parse_duration(const char *s, long *out)
+{
+    char *end;
+    long mult = 1, v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || v <= 0)
+        return WARD_EPARSE;
+    if (*end) {
+        if (end[1])
+            return WARD_EPARSE;
+        switch (*end) {
+        case 's':
+            mult = 1;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'd':
+            mult = 86400;
+            break;
+        default:
+            return WARD_EPARSE;
+        }
+    }
+    if (v > 100L * 365 * 86400 / mult)
+        return WARD_EPARSE;
+    *out = v * mult;
+    return 0;
+}

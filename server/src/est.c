@@ -173,41 +173,16 @@ static int literal_ok(const char *v, enum san_kind kind)
 static int parse_lifetime(const json_t *v, long *out)
 {
     long long n;
-    long mult = 1;
     if (json_is_integer(v)) {
         n = json_integer_value(v);
     } else if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        char *end;
-        errno = 0;
-        n = strtoll(s, &end, 10);
-        if (errno || end == s || !isdigit((unsigned char)s[0]))
+        long d;
+        if (srv_parse_duration(json_string_value(v), &d) != 0)
             return WARD_EPARSE;
-        if (*end) {
-            if (end[1])
-                return WARD_EPARSE;
-            switch (*end) {
-            case 's':
-                break;
-            case 'm':
-                mult = 60;
-                break;
-            case 'h':
-                mult = 3600;
-                break;
-            case 'd':
-                mult = 86400;
-                break;
-            default:
-                return WARD_EPARSE;
-            }
-        }
+        n = d;
     } else {
         return WARD_EPARSE;
     }
-    if (n < 0 || n > SRV_CERT_LIFETIME_MAX * 2)
-        return WARD_EINVAL;
-    n *= mult;
     if (n < SRV_CERT_LIFETIME_MIN || n > SRV_CERT_LIFETIME_MAX)
         return WARD_EINVAL;
     *out = (long)n;

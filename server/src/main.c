@@ -137,40 +137,6 @@ static int fail(const char *what, int rc)
     return EXIT_FAIL;
 }
 
-static int parse_duration(const char *s, long *out)
-{
-    char *end;
-    long mult = 1, v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || v <= 0)
-        return WARD_EINVAL;
-    if (*end) {
-        if (end[1])
-            return WARD_EINVAL;
-        switch (*end) {
-        case 's':
-            mult = 1;
-            break;
-        case 'm':
-            mult = 60;
-            break;
-        case 'h':
-            mult = 3600;
-            break;
-        case 'd':
-            mult = 86400;
-            break;
-        default:
-            return WARD_EINVAL;
-        }
-    }
-    if (v > 100L * 365 * 86400 / mult)
-        return WARD_EINVAL;
-    *out = v * mult;
-    return 0;
-}
-
 /* Takes "--name VALUE" / "--name=VALUE" out of the argument list. Returns 1 when found. */
 static int take_opt(struct cli *c, const char *name, const char **value)
 {
@@ -278,11 +244,11 @@ static int verb_init(struct cli *c)
     o.names = names;
     take_opt(c, "--listen", &o.listen);
     take_opt(c, "--url", &o.url);
-    if (take_opt(c, "--device-cert-ttl", &v) && parse_duration(v, &o.device_cert_ttl) != 0) {
+    if (take_opt(c, "--device-cert-ttl", &v) && srv_parse_duration(v, &o.device_cert_ttl) != 0) {
         fprintf(stderr, "ward-server init: bad --device-cert-ttl '%s'\n", v);
         return EXIT_USAGE;
     }
-    if (take_opt(c, "--checkin-interval", &v) && parse_duration(v, &o.checkin_interval) != 0) {
+    if (take_opt(c, "--checkin-interval", &v) && srv_parse_duration(v, &o.checkin_interval) != 0) {
         fprintf(stderr, "ward-server init: bad --checkin-interval '%s'\n", v);
         return EXIT_USAGE;
     }
@@ -344,7 +310,7 @@ static int verb_token(struct cli *c)
             }
             o.uses = (int)n;
         }
-        if (take_opt(c, "--ttl", &v) && parse_duration(v, &o.ttl) != 0) {
+        if (take_opt(c, "--ttl", &v) && srv_parse_duration(v, &o.ttl) != 0) {
             fprintf(stderr, "ward-server token create: bad --ttl '%s'\n", v);
             return EXIT_USAGE;
         }
@@ -675,7 +641,7 @@ static int parse_seconds_opt(const char *verb, const char *flag, const char *v, 
         *out = 0;
         return EXIT_OK;
     }
-    if (parse_duration(v, &d) == 0) {
+    if (srv_parse_duration(v, &d) == 0) {
         *out = d;
         return EXIT_OK;
     }
@@ -935,7 +901,7 @@ static int parse_command(struct cli *c, struct srv_app **app, struct cmd_args *a
         snprintf(key, sizeof(key), "%.*s", (int)(eq - v), v);
         json_object_set_new(extra, key, param_value(eq + 1));
     }
-    if (take_opt(c, "--ttl", &v) && parse_duration(v, &a->ttl) != 0) {
+    if (take_opt(c, "--ttl", &v) && srv_parse_duration(v, &a->ttl) != 0) {
         fprintf(stderr, "ward-server %s: bad --ttl '%s'\n", verb, v);
         rc = EXIT_USAGE;
         goto out;
@@ -1049,7 +1015,7 @@ static int command_send_signed(struct cli *c, const char *file)
     int rc = EXIT_FAIL, r;
 
     memset(&a, 0, sizeof(a));
-    if (take_opt(c, "--ttl", &v) && parse_duration(v, &ttl) != 0) {
+    if (take_opt(c, "--ttl", &v) && srv_parse_duration(v, &ttl) != 0) {
         fprintf(stderr, "ward-server command send: bad --ttl '%s'\n", v);
         return EXIT_USAGE;
     }
@@ -2030,7 +1996,7 @@ static int inventory_find(struct cli *c, struct srv_app *app)
     (void)have_version;
     if (take_opt(c, "--cert-expiring-within", &v)) {
         long within;
-        if (parse_duration(v, &within) != 0) {
+        if (srv_parse_duration(v, &within) != 0) {
             fprintf(stderr,
                     "ward-server inventory find: --cert-expiring-within: '%s' is not a "
                     "duration\n",

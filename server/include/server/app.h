@@ -197,6 +197,9 @@ int srv_command_show(struct srv_app *app, const char *id, json_t **out);
 /* ---- time ----------------------------------------------------------------------------- */
 /* ISO 8601 UTC ("2026-11-28T10:00:00Z") into out (>= 21 bytes); "" for 0. */
 void srv_time_iso(int64_t t, char *out, size_t outlen);
+/* A duration as the CLI and profiles write it: positive seconds, or a number with s, m, h
+ * or d (at most 100 years). WARD_EPARSE otherwise. */
+int srv_parse_duration(const char *s, long *out);
 int64_t srv_now(void);
 
 #endif
