@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -127,6 +128,50 @@ out:
 int ward_key_generate_p256(EVP_PKEY **out)
 {
     return keygen("EC", "P-256", out);
+}
+
+int ward_key_generate_rsa(unsigned bits, EVP_PKEY **out)
+{
+    *out = NULL;
+    if (bits < 2048 || bits > 8192)
+        return WARD_EINVAL;
+    if (!(*out = EVP_RSA_gen(bits)))
+        return ossl_fail("RSA key generation", WARD_ECRYPTO);
+    return 0;
+}
+
+int ward_key_to_pem(const EVP_PKEY *key, char **out, size_t *len)
+{
+    BIO *bio = BIO_new(BIO_s_secmem());
+    char *data = NULL;
+    long n;
+    int rc = 0;
+
+    *out = NULL;
+    *len = 0;
+    if (!bio || !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) ||
+        (n = BIO_get_mem_data(bio, &data)) <= 0 || !data) {
+        rc = ossl_fail("writing private key", WARD_ECRYPTO);
+        goto out;
+    }
+    if (!(*out = ward_malloc((size_t)n + 1))) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    memcpy(*out, data, (size_t)n);
+    (*out)[n] = '\0';
+    *len = (size_t)n;
+out:
+    BIO_free(bio);
+    return rc;
+}
+
+void ward_secret_free(void *p, size_t len)
+{
+    if (!p)
+        return;
+    OPENSSL_cleanse(p, len);
+    ward_free(p);
 }
 
 /* The PEM text in a secure-heap memory BIO (wiped when it is freed) into a private file. */
@@ -1094,4 +1139,121 @@ int ward_random_bytes(void *out, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* ---- EST wire format -------------------------------------------------------------------- */
+
+int ward_base64_decode_lines(const char *text, size_t len, uint8_t **out, size_t *outlen)
+{
+    char *clean;
+    size_t n = 0;
+    int rc;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!(clean = ward_malloc(len + 1)))
+        return WARD_ENOMEM;
+    for (size_t i = 0; i < len; i++)
+        if (!(text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n'))
+            clean[n++] = text[i];
+    clean[n] = '\0';
+    rc = n ? ward_base64_decode(clean, n, 0, out, outlen) : WARD_EPARSE;
+    ward_free(clean);
+    return rc;
+}
+
+int ward_pkcs7_certs_b64(X509 *const *certs, size_t n, char **out, size_t *len)
+{
+    PKCS7 *p7 = PKCS7_new();
+    EVP_ENCODE_CTX *ectx = EVP_ENCODE_CTX_new();
+    unsigned char *der = NULL;
+    char *b64 = NULL;
+    int dlen, l1 = 0, l2 = 0, rc = WARD_ECRYPTO;
+
+    *out = NULL;
+    *len = 0;
+    if (!p7 || !ectx) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    if (!PKCS7_set_type(p7, NID_pkcs7_signed) || !PKCS7_content_new(p7, NID_pkcs7_data) ||
+        PKCS7_set_detached(p7, 1) != 1)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        if (!PKCS7_add_certificate(p7, certs[i]))
+            goto out;
+    if ((dlen = i2d_PKCS7(p7, &der)) <= 0)
+        goto out;
+    /* 64 characters (48 bytes) a line plus its newline, a partial last line, NUL. */
+    b64 = ward_malloc(((size_t)dlen + 47) / 48 * 65 + 1);
+    if (!b64) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    EVP_EncodeInit(ectx);
+    if (EVP_EncodeUpdate(ectx, (unsigned char *)b64, &l1, der, dlen) != 1)
+        goto out;
+    EVP_EncodeFinal(ectx, (unsigned char *)b64 + l1, &l2);
+    b64[l1 + l2] = '\0';
+    *out = b64;
+    *len = (size_t)(l1 + l2);
+    b64 = NULL;
+    rc = 0;
+out:
+    if (rc)
+        ward_crypto_log_errors("certs-only PKCS#7");
+    ward_free(b64);
+    OPENSSL_free(der);
+    PKCS7_free(p7);
+    EVP_ENCODE_CTX_free(ectx);
+    return rc;
+}
+
+int ward_pkcs7_certs_parse(const void *buf, size_t len, size_t max, STACK_OF(X509) * *out)
+{
+    uint8_t *der = NULL;
+    size_t dlen = 0;
+    const unsigned char *p;
+    PKCS7 *p7 = NULL;
+    STACK_OF(X509) * certs, *copy = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = ward_base64_decode_lines(buf, len, &der, &dlen)) != 0)
+        return rc;
+    if (dlen > LONG_MAX) {
+        rc = WARD_ETOOBIG;
+        goto out;
+    }
+    p = der;
+    p7 = d2i_PKCS7(NULL, &p, (long)dlen);
+    if (!p7 || p != der + dlen || !PKCS7_type_is_signed(p7) || !p7->d.sign ||
+        !(certs = p7->d.sign->cert) || sk_X509_num(certs) == 0) {
+        ERR_clear_error();
+        rc = WARD_EPARSE;
+        goto out;
+    }
+    if ((size_t)sk_X509_num(certs) > max) {
+        rc = WARD_ETOOBIG;
+        goto out;
+    }
+    if (!(copy = sk_X509_new_null())) {
+        rc = WARD_ENOMEM;
+        goto out;
+    }
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *c = sk_X509_value(certs, i);
+        if (!X509_up_ref(c) || !sk_X509_push(copy, c)) {
+            X509_free(c);
+            rc = WARD_ENOMEM;
+            goto out;
+        }
+    }
+    *out = copy;
+    copy = NULL;
+out:
+    sk_X509_pop_free(copy, X509_free);
+    PKCS7_free(p7);
+    ward_free(der);
+    return rc;
 }

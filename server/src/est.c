@@ -671,54 +671,6 @@ struct srv_est {
     size_t cacerts_len;
 };
 
-/* RFC 7030 4.1.3 / 4.2.3: a certs-only CMS SignedData (no signers, no eContent: OpenSSL's
- * "detached" data) holding certs, DER, base64 in 64-column lines. *out is new. */
-static int certs_only_b64(X509 *const *certs, size_t n, char **out, size_t *len)
-{
-    PKCS7 *p7 = PKCS7_new();
-    EVP_ENCODE_CTX *ectx = EVP_ENCODE_CTX_new();
-    unsigned char *der = NULL;
-    char *b64 = NULL;
-    int dlen, l1 = 0, l2 = 0, rc = WARD_ECRYPTO;
-
-    *out = NULL;
-    if (!p7 || !ectx) {
-        rc = WARD_ENOMEM;
-        goto out;
-    }
-    if (!PKCS7_set_type(p7, NID_pkcs7_signed) || !PKCS7_content_new(p7, NID_pkcs7_data) ||
-        PKCS7_set_detached(p7, 1) != 1)
-        goto out;
-    for (size_t i = 0; i < n; i++)
-        if (!PKCS7_add_certificate(p7, certs[i]))
-            goto out;
-    if ((dlen = i2d_PKCS7(p7, &der)) <= 0)
-        goto out;
-    /* 64 characters (48 bytes) a line plus its newline, a partial last line, NUL. */
-    b64 = ward_malloc(((size_t)dlen + 47) / 48 * 65 + 1);
-    if (!b64) {
-        rc = WARD_ENOMEM;
-        goto out;
-    }
-    EVP_EncodeInit(ectx);
-    if (EVP_EncodeUpdate(ectx, (unsigned char *)b64, &l1, der, dlen) != 1)
-        goto out;
-    EVP_EncodeFinal(ectx, (unsigned char *)b64 + l1, &l2);
-    b64[l1 + l2] = '\0';
-    *out = b64;
-    *len = (size_t)(l1 + l2);
-    b64 = NULL;
-    rc = 0;
-out:
-    if (rc)
-        ward_crypto_log_errors("certs-only PKCS#7");
-    ward_free(b64);
-    OPENSSL_free(der);
-    EVP_ENCODE_CTX_free(ectx);
-    PKCS7_free(p7);
-    return rc;
-}
-
 int srv_est_open(struct srv_app *app, struct srv_est **out)
 {
     struct srv_est *e = ward_calloc(1, sizeof(*e));
@@ -766,7 +718,7 @@ int srv_est_open(struct srv_app *app, struct srv_est **out)
         WARD_LOG_ERR(rc, "%s does not belong to %s", kpath, cpath);
         goto out;
     }
-    if ((rc = certs_only_b64(&e->ca, 1, &e->cacerts, &e->cacerts_len)) != 0)
+    if ((rc = ward_pkcs7_certs_b64(&e->ca, 1, &e->cacerts, &e->cacerts_len)) != 0)
         goto out;
     *out = e;
     e = NULL;
@@ -1042,24 +994,6 @@ static int build_names(const struct profile *p, const char *device_id, const cha
     return 0;
 }
 
-/* Strips the whitespace base64 may be wrapped with (RFC 7030 allows line breaks), then
- * decodes strictly. */
-static int decode_body(const char *body, size_t len, uint8_t **der, size_t *dlen)
-{
-    char *clean = ward_malloc(len + 1);
-    size_t n = 0;
-    int rc;
-    if (!clean)
-        return WARD_ENOMEM;
-    for (size_t i = 0; i < len; i++)
-        if (!(body[i] == ' ' || body[i] == '\t' || body[i] == '\r' || body[i] == '\n'))
-            clean[n++] = body[i];
-    clean[n] = '\0';
-    rc = n ? ward_base64_decode(clean, n, 0, der, dlen) : WARD_EPARSE;
-    ward_free(clean);
-    return rc;
-}
-
 static int subject_text(const X509_NAME *name, char **out)
 {
     BIO *b = BIO_new(BIO_s_mem());
@@ -1115,7 +1049,7 @@ int srv_est_enroll(struct srv_est *e, const char *device_id, const char *profile
     }
     if (rc != 0)
         goto out;
-    rc = decode_body(body, len, &der, &dlen);
+    rc = ward_base64_decode_lines(body, len, &der, &dlen);
     if (rc == WARD_ENOMEM)
         goto out;
     if (rc != 0) {
@@ -1246,7 +1180,7 @@ int srv_est_enroll(struct srv_est *e, const char *device_id, const char *profile
         (rc = ward_store_commit(app->store)) != 0)
         goto out;
     in_tx = 0;
-    if ((rc = certs_only_b64(&cert, 1, &a->body, &a->len)) != 0)
+    if ((rc = ward_pkcs7_certs_b64(&cert, 1, &a->body, &a->len)) != 0)
         goto out; /* recorded but not delivered: the device asks again */
     a->status = 200;
     WARD_INFO("%s: issued %s certificate %s (%s)", device_id, p.id, serial,

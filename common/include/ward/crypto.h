@@ -44,6 +44,14 @@ int ward_key_generate_p256(EVP_PKEY **out);
 /* Writes the private key (unencrypted PKCS#8 PEM) atomically to path, readable only by its
  * owner (see ward_secfile_write). The PEM text is wiped from memory afterwards. */
 int ward_key_write_pem(const EVP_PKEY *key, const char *path);
+/* RSA key pair of bits (2048..8192, else WARD_EINVAL); *out is new. */
+int ward_key_generate_rsa(unsigned bits, EVP_PKEY **out);
+/* The private key as unencrypted PKCS#8 PEM in memory, for a writer that confines paths
+ * itself (the enforcement run context); *out is new and must be released with
+ * ward_secret_free(*out, *len). */
+int ward_key_to_pem(const EVP_PKEY *key, char **out, size_t *len);
+/* Wipes len bytes of p, then frees it. NULL-safe. */
+void ward_secret_free(void *p, size_t len);
 /* Loads a private key (any type OpenSSL reads: PKCS#8, SEC1 EC, ...); *out is new.
  * WARD_ENOENT if the file is missing, WARD_EPARSE if it holds no private key. */
 int ward_key_load_pem(const char *path, EVP_PKEY **out);
@@ -147,6 +155,21 @@ int ward_base64_encode(const void *data, size_t len, unsigned flags, char **out)
  * no whitespace, zero trailing bits. *out is new (ward_free), *outlen its length. */
 int ward_base64_decode(const char *text, size_t textlen, unsigned flags, uint8_t **out,
                        size_t *outlen);
+
+/* Base64 that may be broken into lines (EST bodies, RFC 7030 section 4): whitespace is
+ * dropped, the rest decoded strictly (ward_base64_decode). WARD_EPARSE for an empty text. */
+int ward_base64_decode_lines(const char *text, size_t len, uint8_t **out, size_t *outlen);
+
+/* ---- EST certs-only PKCS#7 (RFC 7030 sections 4.1.3 and 4.2.3) --------------------------- */
+
+/* A degenerate signedData (no signers, no content) holding certs, DER, base64 in 64-column
+ * lines, as EST answers carry it. *out is new. */
+int ward_pkcs7_certs_b64(X509 *const *certs, size_t n, char **out, size_t *len);
+/* The certificates of such an answer (base64 as above, line breaks allowed), in order.
+ * WARD_EPARSE when it is not a certs-only signedData with at least one certificate or has
+ * bytes after it, WARD_ETOOBIG for more than max certificates. *out is new
+ * (sk_X509_pop_free(x, X509_free)). Nothing is verified here. */
+int ward_pkcs7_certs_parse(const void *buf, size_t len, size_t max, STACK_OF(X509) * *out);
 
 /* Cryptographically secure random bytes (RAND_bytes). */
 int ward_random_bytes(void *out, size_t len);
