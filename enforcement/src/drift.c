@@ -6,7 +6,9 @@
  * where a watch on the file itself would be lost with the old inode); events are debounced
  * and only the settings whose files changed run again. A periodic full run covers the rest
  * (runtime values, missing directories). Settings repaired too often in the flap window are
- * held: checked and reported as flapping, not fought over.
+ * held: checked and reported as flapping, not fought over. A setting that asked to be
+ * checked again at a time (enf_outcome.recheck_at: a certificate's renewal point) runs then,
+ * and a repair on such a run is not counted as drift.
  */
 #define WARD_LOG_TAG "enf-drift"
 
@@ -17,6 +19,7 @@
 #include "ward/alloc.h"
 #include "ward/error.h"
 #include "ward/log.h"
+#include "ward/time.h"
 
 #define MAX_WATCH_PATHS 8
 
@@ -40,10 +43,12 @@ struct enf_drift {
     const struct enf_baseline *b;
     struct enf_drift_opts o;
     char *root;
-    uv_timer_t period, debounce;
+    uv_timer_t period, debounce, recheck;
     uv_work_t work;
     int busy, closing, handles_open;
     uint8_t *dirty, *select, *hold;
+    int64_t *due;    /* per setting: unix time it asked to run again at, 0 for none */
+    uint8_t *by_due; /* per setting: marked dirty by its due time, not by a change */
     int dirty_any, dirty_all;
     uint64_t *repairs; /* n_settings * flap_limit repair times (uv_now + 1; 0 = empty) */
     struct watch_dir *dirs;
@@ -57,6 +62,7 @@ struct enf_drift {
 };
 
 static void start_run(struct enf_drift *d, const char *why);
+static void on_recheck(uv_timer_t *t);
 
 static void on_debounce(uv_timer_t *t)
 {
@@ -74,6 +80,8 @@ static void drift_free(struct enf_drift *d)
     ward_free(d->dirty);
     ward_free(d->select);
     ward_free(d->hold);
+    ward_free(d->due);
+    ward_free(d->by_due);
     ward_free(d->repairs);
     ward_free(d->root);
     ward_free(d);
@@ -219,15 +227,55 @@ static void work_cb(uv_work_t *req)
     d->run_rc = enf_run(d->b, &o, &d->report);
 }
 
+/* The recheck timer for the earliest due time (at most a day ahead: it is re-armed then). */
+static void arm_recheck(struct enf_drift *d)
+{
+    int64_t first = 0, now = ward_time_now();
+    uint64_t ms;
+    for (size_t i = 0; i < d->b->n_settings; i++)
+        if (d->due[i] && (!first || d->due[i] < first))
+            first = d->due[i];
+    if (!first) {
+        uv_timer_stop(&d->recheck);
+        return;
+    }
+    ms = first <= now ? 0 : (uint64_t)(first - now) * 1000u;
+    if (ms > 86400000u)
+        ms = 86400000u;
+    uv_timer_start(&d->recheck, on_recheck, ms, 0);
+}
+
+static void on_recheck(uv_timer_t *t)
+{
+    struct enf_drift *d = t->data;
+    int64_t now = ward_time_now();
+    for (size_t i = 0; i < d->b->n_settings; i++)
+        if (d->due[i] && d->due[i] <= now) {
+            d->due[i] = 0;
+            d->dirty[i] = 1;
+            d->by_due[i] = 1;
+            d->dirty_any = 1;
+        }
+    arm_recheck(d);
+    start_run(d, "recheck");
+}
+
 static void after_work_cb(uv_work_t *req, int status)
 {
     struct enf_drift *d = req->data;
     uint64_t now = uv_now(d->loop);
     d->busy = 0;
     if (status == 0 && d->run_rc == 0 && d->report) {
-        for (size_t k = 0; k < d->report->n; k++)
-            if (d->report->items[k].result == ENF_REPAIRED)
-                record_repair(d, d->report->items[k].setting->index, now);
+        for (size_t k = 0; k < d->report->n; k++) {
+            const struct enf_outcome *o = &d->report->items[k];
+            size_t i = o->setting->index;
+            if (o->result == ENF_REPAIRED && !(d->use_select && d->by_due[i]))
+                record_repair(d, i, now);
+            d->due[i] = o->recheck_at;
+            d->by_due[i] = 0;
+        }
+        if (!d->closing)
+            arm_recheck(d);
         if (!d->closing && d->o.on_report)
             d->o.on_report(d, d->report, d->why, d->o.ctx);
     } else if (d->run_rc != 0) {
@@ -304,8 +352,10 @@ int enf_drift_start(uv_loop_t *loop, const struct enf_baseline *b,
     d->dirty = ward_calloc(n ? n : 1, 1);
     d->select = ward_calloc(n ? n : 1, 1);
     d->hold = ward_calloc(n ? n : 1, 1);
+    d->due = ward_calloc(n ? n : 1, sizeof(*d->due));
+    d->by_due = ward_calloc(n ? n : 1, 1);
     d->repairs = ward_calloc((n ? n : 1) * d->o.flap_limit, sizeof(*d->repairs));
-    if (!d->root || !d->dirty || !d->select || !d->hold || !d->repairs)
+    if (!d->root || !d->dirty || !d->select || !d->hold || !d->repairs || !d->due || !d->by_due)
         goto fail;
     for (size_t i = 0; i < n; i++) {
         const struct enf_setting *s = &b->settings[i];
@@ -323,9 +373,11 @@ int enf_drift_start(uv_loop_t *loop, const struct enf_baseline *b,
     /* nothing below fails: handles exist from here on */
     uv_timer_init(loop, &d->period);
     uv_timer_init(loop, &d->debounce);
+    uv_timer_init(loop, &d->recheck);
     d->period.data = d;
     d->debounce.data = d;
-    d->handles_open = 2;
+    d->recheck.data = d;
+    d->handles_open = 3;
     ensure_watches(d);
     uv_timer_start(&d->period, on_period, d->o.interval_ms, d->o.interval_ms);
     d->dirty_all = 1;
@@ -355,6 +407,7 @@ void enf_drift_stop(struct enf_drift *d, enf_drift_stop_fn cb, void *ctx)
     d->stop_ctx = ctx;
     uv_close((uv_handle_t *)&d->period, on_closed);
     uv_close((uv_handle_t *)&d->debounce, on_closed);
+    uv_close((uv_handle_t *)&d->recheck, on_closed);
     for (size_t i = 0; i < d->n_dirs; i++) {
         if (!d->dirs[i].inited)
             continue;

@@ -44,6 +44,7 @@ struct enf_ctx {
     struct acct *users, *groups;
     size_t n_users, n_groups;
     char detail[512];
+    struct enf_outcome *cur; /* the outcome of the setting being checked or applied */
 };
 
 const char *enf_result_name(enum enf_result r)
@@ -461,6 +462,31 @@ int enf_fetch(struct enf_ctx *ctx, const char *sha256_hex, char **data, size_t *
     return ctx->hooks->fetch(ctx->hooks->ctx, sha256_hex, data, len);
 }
 
+int enf_est(struct enf_ctx *ctx, const char *profile, const char *op, const char *body, size_t len,
+            char **answer, size_t *alen)
+{
+    char why[300] = "";
+    int rc;
+    *answer = NULL;
+    *alen = 0;
+    if (!ctx->hooks || !ctx->hooks->est) {
+        enf_ctx_detail(ctx, "certificate enrollment needs the agent's session with the service "
+                            "(no EST client in this run)");
+        return WARD_ENOTSUP;
+    }
+    rc = ctx->hooks->est(ctx->hooks->ctx, profile, op, body, len, answer, alen, why, sizeof(why));
+    if (rc != 0)
+        enf_ctx_detail(ctx, "EST %s of profile %s: %s", op, profile,
+                       why[0] ? why : ward_strerror(rc));
+    return rc;
+}
+
+void enf_ctx_recheck_at(struct enf_ctx *ctx, int64_t at)
+{
+    if (ctx->cur && at > 0 && (!ctx->cur->recheck_at || at < ctx->cur->recheck_at))
+        ctx->cur->recheck_at = at;
+}
+
 /* ---- check output ---------------------------------------------------------------------------- */
 
 static void check_set(struct ward_buf *b, const char *fmt, va_list ap) WARD_PRINTF(2, 0);
@@ -590,7 +616,9 @@ static int run_check(struct enf_ctx *ctx, const struct enf_setting *s, struct en
     ward_buf_init(&chk.actual, CHECK_TEXT_MAX);
     chk.compliant = 0;
     ctx->detail[0] = '\0';
+    ctx->cur = o;
     rc = s->kind->check(ctx, s, &chk);
+    ctx->cur = NULL;
     if (chk.expected.len) {
         ward_free(o->expected);
         o->expected = ward_buf_steal(&chk.expected, NULL);
@@ -808,7 +836,9 @@ int enf_run(const struct enf_baseline *b, const struct enf_run_opts *opts, struc
             continue;
         }
         ctx->detail[0] = '\0';
+        ctx->cur = o;
         arc = s->kind->apply(ctx, s);
+        ctx->cur = NULL;
         if (arc != 0) {
             fail(o, arc);
             set_str(&o->error, "apply failed: %s; prior state restored", err_text(ctx, arc));

@@ -485,7 +485,7 @@ void enf_baseline_free(struct enf_baseline *b)
 const struct enf_setting *enf_baseline_find(const struct enf_baseline *b, const char *id)
 {
     for (size_t i = 0; b && i < b->n_settings; i++)
-        if (strcmp(b->settings[i].id, id) == 0)
+        if (b->settings[i].id && strcmp(b->settings[i].id, id) == 0)
             return &b->settings[i];
     return NULL;
 }
@@ -591,6 +591,19 @@ int enf_baseline_parse(const char *buf, size_t len, struct enf_baseline **out,
         }
         if (enf_validate_setting(v, path, mode, &d, s) == 0)
             s->index = i;
+    }
+    /* Names of other settings (a wifi's client_cert) are checked once every setting is. */
+    b->n_settings = json_array_size(settings);
+    for (i = 0; i < json_array_size(settings); i++) {
+        struct enf_setting *s = &b->settings[i];
+        s->baseline = b;
+        if (s->kind && s->id && s->kind->refs) { /* settings that passed validation */
+            const char *saved = d.setting_path;
+            ward_json_path_index(path, sizeof(path), "$.settings", i);
+            d.setting_path = path;
+            s->kind->refs(s, &d);
+            d.setting_path = saved;
+        }
     }
     if (d.count > 0) {
         rc = WARD_EPARSE;

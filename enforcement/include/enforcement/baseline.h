@@ -57,6 +57,9 @@ struct enf_setting {
     int restore_on_removal;
     size_t index; /* position in the document's settings array */
     const json_t *params;
+    /* the document the setting belongs to, for settings that name another one (a wifi's
+     * client_cert); NULL for a setting rebuilt from the journal */
+    const struct enf_baseline *baseline;
     /* rebuilt from the journal: its secret fields hold enf_secret_hash() stand-ins */
     int redacted;
 };
@@ -107,6 +110,16 @@ struct enf_hooks {
      * Without it a setting that needs content it does not already have fails with
      * WARD_ENOTSUP, never a pretend success. */
     int (*fetch)(void *ctx, const char *sha256_hex, char **data, size_t *len);
+    /* Certificate enrollment (RFC 7030) with the service the device is enrolled with, for
+     * the client_cert kind: op is "cacerts", "simpleenroll" or "simplereenroll" of the
+     * certificate profile; body (len bytes) the base64 DER PKCS#10 request of the last two
+     * (NULL for cacerts). A 200 answer's body in *answer (new, *alen bytes: base64 PKCS#7
+     * certs-only). Any other outcome is an error code with a reason in why (the service's
+     * words for a refusal: WARD_EHTTP; WARD_ESTATE when the device has no usable identity).
+     * Called on the run's thread; it blocks until the exchange ends. Without it a
+     * client_cert setting fails with WARD_ENOTSUP. */
+    int (*est)(void *ctx, const char *profile, const char *op, const char *body, size_t len,
+               char **answer, size_t *alen, char *why, size_t whylen);
     void *ctx;
 };
 
@@ -138,6 +151,10 @@ struct enf_outcome {
     char *actual;   /* what was found (after a repair: what is there now) */
     char *error;    /* why it failed, NULL when it did not */
     int flapping;   /* held back by the drift watcher's flapping limit */
+    /* Unix time at which the setting wants to be checked again without any change on the
+     * device (a certificate's renewal point, a retry after a failed enrollment); 0: none.
+     * The drift watcher runs it then. */
+    int64_t recheck_at;
 };
 
 struct enf_report {

@@ -23,6 +23,8 @@
  *     detection; kinds without files leave it NULL (periodic runs still cover them).
  *   - validate (optional) checks what the field table cannot (one field required with
  *     another, mutually exclusive fields); the table's checks have passed already.
+ *   - recheck: a setting that must run again later without any change on the device (a
+ *     certificate's renewal) says when with enf_ctx_recheck_at.
  *   - An operation the OS or the build cannot do returns WARD_ENOTSUP, never success.
  */
 #ifndef ENFORCEMENT_KIND_H
@@ -102,6 +104,9 @@ struct enf_kind {
     int (*restore)(struct enf_ctx *ctx, const struct enf_setting *s, const json_t *snap);
     /* Fills up to max root-relative paths (borrowed from s); returns how many it has. */
     size_t (*watch)(const struct enf_setting *s, const char **paths, size_t max);
+    /* Optional: checks the ids this setting gives of other settings of its document
+     * (s->baseline, complete by then); called after every setting passed validate. */
+    int (*refs)(const struct enf_setting *s, struct enf_diags *d);
     /* 1 for kinds that put credentials on the device (trust roots, network profiles): a
      * selective wipe (ENF_RUN_RETIRE) restores their settings' prior state whether or not
      * the setting asked for restore_on_removal, so what Ward installed goes with Ward. */
@@ -176,5 +181,12 @@ int enf_proc_run(struct enf_ctx *ctx, const char *const *argv, uint64_t timeout_
                  struct plat_proc_result *res);
 /* Content by SHA-256 through the embedder's fetch hook; WARD_ENOTSUP without one. */
 int enf_fetch(struct enf_ctx *ctx, const char *sha256_hex, char **data, size_t *len);
+/* An EST exchange through the embedder's est hook (struct enf_hooks); WARD_ENOTSUP without
+ * one. A failure's reason goes to the setting's error text (enf_ctx_detail). */
+int enf_est(struct enf_ctx *ctx, const char *profile, const char *op, const char *body, size_t len,
+            char **answer, size_t *alen);
+/* Asks for the current setting to be checked again at unix time `at` (the earliest of
+ * several calls wins); see enf_outcome.recheck_at. Ignored outside check and apply. */
+void enf_ctx_recheck_at(struct enf_ctx *ctx, int64_t at);
 
 #endif

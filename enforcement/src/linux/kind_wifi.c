@@ -6,8 +6,9 @@
  * NetworkManager told over D-Bus when it runs). Security: open, WPA2/WPA3-Personal (PSK)
  * and WPA2/WPA3-Enterprise with EAP-TLS (certificate and key by path) or PEAP/TTLS. The
  * PSK and passwords are secret fields: never in a report, a log, a snapshot or the
- * journal. Not built: `client_cert` (the binding to a client_cert setting, which does not
- * exist yet) and WPA3-Enterprise 192-bit mode.
+ * journal. EAP-TLS takes its certificate and key by path or from a client_cert setting of
+ * the same baseline (`client_cert`: its id), whose files the profile then names. Not
+ * built: WPA3-Enterprise 192-bit mode.
  */
 #define WARD_LOG_TAG "enf-wifi"
 
@@ -52,7 +53,8 @@ static const struct enf_field fields[] = {
     {.name = "eap",
      .type = ENF_F_ENUM,
      .allowed = eaps,
-     .description = "Enterprise: `tls` (needs `client_cert_path` and `private_key_path`), or "
+     .description = "Enterprise: `tls` (needs `client_cert`, or `client_cert_path` and "
+                    "`private_key_path`), or "
                     "`peap` / `ttls` (need `identity` and `password`). All need `ca_cert_path`."},
     {.name = "identity",
      .type = ENF_F_STRING,
@@ -81,8 +83,9 @@ static const struct enf_field fields[] = {
      .description = "`tls`: the password of an encrypted private key."},
     {.name = "client_cert",
      .type = ENF_F_STRING,
-     .description = "`tls`: the id of a `client_cert` setting to take the certificate from. "
-                    "Not built yet: refused until client_cert settings exist."},
+     .description = "`tls`: the id of a `client_cert` setting of the same baseline; the "
+                    "profile names its `cert.pem` and `key.pem` (instead of "
+                    "`client_cert_path` and `private_key_path`)."},
     {.name = "hidden",
      .type = ENF_F_BOOL,
      .def = "false",
@@ -207,11 +210,14 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
             return n + 1;
         }
         if (json_object_get(s->params, "client_cert")) {
-            enf_diag_path(d, "client_cert", p, sizeof(p));
-            enf_diag(d, p,
-                     "client_cert settings are not built yet: give client_cert_path and "
-                     "private_key_path");
-            n++;
+            static const char *const by_path[] = {"client_cert_path", "private_key_path",
+                                                  "private_key_password", NULL};
+            for (int i = 0; by_path[i]; i++)
+                if (json_object_get(s->params, by_path[i])) {
+                    enf_diag_path(d, by_path[i], p, sizeof(p));
+                    enf_diag(d, p, "give either client_cert or %s", by_path[i]);
+                    n++;
+                }
         } else if (strcmp(eap, "tls") == 0) {
             need[1] = "client_cert_path";
             need[2] = "private_key_path";
@@ -231,6 +237,22 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
     return n;
 }
 
+/* client_cert names a client_cert setting of the same document. */
+static int refs(const struct enf_setting *s, struct enf_diags *d)
+{
+    const char *id = enf_str(s, "client_cert", NULL);
+    const struct enf_setting *cc = id ? enf_baseline_find(s->baseline, id) : NULL;
+    char p[WARD_JSON_PATH_MAX];
+    if (!id || (cc && strcmp(cc->kind->name, "client_cert") == 0))
+        return 0;
+    enf_diag_path(d, "client_cert", p, sizeof(p));
+    if (!cc)
+        enf_diag(d, p, "no setting \"%.64s\" in this baseline", id);
+    else
+        enf_diag(d, p, "setting \"%.64s\" is a %s, not a client_cert", id, cc->kind->name);
+    return 1;
+}
+
 /* ---- the profile ------------------------------------------------------------------------ */
 
 static void secret_field(struct nmkf *k, const struct enf_setting *s, const char *field,
@@ -247,10 +269,18 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
 {
     const json_t *nm = json_object_get(s->params, "name"), *ss = json_object_get(s->params, "ssid");
     const char *sec = enf_str(s, "security", "open"), *eap = enf_str(s, "eap", NULL);
-    char uuid[37];
+    const char *ccid = enf_str(s, "client_cert", NULL);
+    char uuid[37], cc_cert[PLAT_FS_MAX_PATH] = "", cc_key[PLAT_FS_MAX_PATH] = "";
     struct nmkf k;
     int rc;
 
+    if (ccid) {
+        const struct enf_setting *cc = s->baseline ? enf_baseline_find(s->baseline, ccid) : NULL;
+        if (!cc)
+            return WARD_EINVAL; /* refs() made sure it exists in a parsed document */
+        if ((rc = enf_client_cert_paths(cc, cc_cert, cc_key, sizeof(cc_cert))) != 0)
+            return rc;
+    }
     nm_uuid(s->id, uuid);
     nmkf_init(&k);
     nmkf_group(&k, "connection");
@@ -282,7 +312,9 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
         int tls = strcmp(eap, "tls") == 0;
         nmkf_group(&k, "802-1x");
         nmkf_str_field(&k, s, "ca_cert_path", "ca-cert");
-        if (tls)
+        if (tls && cc_cert[0])
+            nmkf_str(&k, "client-cert", cc_cert, strlen(cc_cert));
+        else if (tls)
             nmkf_str_field(&k, s, "client_cert_path", "client-cert");
         nmkf_str_field(&k, s, "domain_suffix_match", "domain-suffix-match");
         nmkf_raw(&k, "eap", tls ? "tls;" : strcmp(eap, "peap") == 0 ? "peap;" : "ttls;");
@@ -291,7 +323,10 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
             secret_field(&k, s, "password", "password");
             nmkf_raw(&k, "phase2-auth", enf_str(s, "phase2", "mschapv2"));
         } else {
-            nmkf_str_field(&k, s, "private_key_path", "private-key");
+            if (cc_key[0])
+                nmkf_str(&k, "private-key", cc_key, strlen(cc_key));
+            else
+                nmkf_str_field(&k, s, "private_key_path", "private-key");
             secret_field(&k, s, "private_key_password", "private-key-password");
         }
     }
@@ -325,6 +360,7 @@ const struct enf_kind enf_kind_wifi = {
                "WPA2/WPA3-Enterprise with EAP-TLS, PEAP or TTLS.",
     .fields = fields,
     .validate = validate,
+    .refs = refs,
     .check = check,
     .apply = apply,
     .snapshot = nm_kind_snapshot,

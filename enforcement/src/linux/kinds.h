@@ -22,7 +22,12 @@ extern const struct enf_kind enf_kind_dconf;
 extern const struct enf_kind enf_kind_mount_option;
 extern const struct enf_kind enf_kind_password_policy;
 extern const struct enf_kind enf_kind_trust_root;
+extern const struct enf_kind enf_kind_client_cert;
 extern const struct enf_kind enf_kind_wifi;
 extern const struct enf_kind enf_kind_vpn;
+
+/* Where a client_cert setting keeps its certificate and key (for a wifi or vpn setting
+ * that names it); WARD_ETOOBIG when a path does not fit in len. */
+int enf_client_cert_paths(const struct enf_setting *s, char *cert, char *key, size_t len);
 
 #endif

@@ -20,6 +20,7 @@ const struct enf_kind *const enf_os_kinds[] = {
     &enf_kind_mount_option,
     &enf_kind_password_policy,
     &enf_kind_trust_root,
+    &enf_kind_client_cert,
     &enf_kind_wifi,
     &enf_kind_vpn,
     NULL,

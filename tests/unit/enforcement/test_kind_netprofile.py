@@ -16,7 +16,8 @@ Ward does not try the bus). Checked against tools Ward did not write:
 Secrets: after apply, re-apply, check, a failing apply and removal, no secret value appears
 in stdout/stderr (debug log level), the --json report, or anywhere in the state directory
 (the SQLite journal with its WAL), while the profile file holds it. Plus validation: 33-byte
-SSID, a bad PSK (not quoted in the message), client_cert refused, hostile file names.
+SSID, a bad PSK (not quoted in the message), a client_cert naming no setting, hostile file
+names.
 
 Usage: test_kind_netprofile.py WARD_BINARY"""
 import base64
@@ -301,7 +302,8 @@ def main():
     check("settings[0].ssid: is 33 bytes" in err, "33-byte SSID refused")
     check("settings[1]" not in err, "32-byte SSID accepted")
     check("settings[2].psk: must be 8 to 63" in err, "short PSK refused")
-    check("client_cert settings are not built yet" in err, "client_cert refused")
+    check("settings[3].client_cert: no setting \"user-cert\" in this baseline" in err,
+          "client_cert naming no setting refused")
     check("settings[4].psk: does not apply" in err, "psk with open refused")
     check("settings[5].private_key: must be a WireGuard key" in err and
           "public_key: must be a WireGuard key" in err and "allowed_ips[0]" in err,
