@@ -17,6 +17,7 @@
 
 #include "agent/http.h"
 #include "agent/identity.h"
+#include "agent/loopcall.h"
 #include "agent/session.h"
 #include "agent/state.h"
 #include "enforcement/baseline.h"
@@ -30,6 +31,7 @@
 
 #define URL_MAX 1024
 #define ID_MAX 128
+#define EST_ANSWER_MAX ((size_t)256 * 1024) /* an EST answer: a few certificates */
 
 struct held {
     struct held *next;
@@ -84,6 +86,13 @@ struct agent_baselines {
     int closing;
     void (*close_cb)(void *ctx);
     void *close_ctx;
+
+    /* runs that talk to the service (client_cert) do it through the session, from the
+     * worker, with these hooks */
+    struct agent_session *link;
+    struct agent_loopcall *calls;
+    struct enf_hooks hooks;
+    int calls_open;
 
     /* selective_wipe: once retired, nothing is evaluated or watched again */
     int retired;
@@ -437,6 +446,7 @@ static void watch_one(struct agent_baselines *b, struct held *h)
     o.run.root = b->root;
     o.run.flags = ENF_RUN_APPLY;
     o.run.journal = h->journal;
+    o.run.hooks = &b->hooks;
     o.on_report = on_drift_report;
     o.ctx = h;
     rc = enf_drift_start(b->loop, h->b, &o, &h->drift);
@@ -681,6 +691,7 @@ static void job_work(uv_work_t *w)
         memset(&o, 0, sizeof(o));
         o.root = b->root;
         o.journal = b->job_store;
+        o.hooks = &b->hooks;
         if (it->h) {
             o.flags = ENF_RUN_APPLY; /* settings in audit mode are only checked */
             it->rc = enf_run(it->h->b, &o, &it->report);
@@ -1108,21 +1119,98 @@ int agent_baselines_retire(struct agent_baselines *b, agent_baselines_retired_fn
 /* ---- lifecycle ---------------------------------------------------------------------------------
  */
 
-int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, const char *root,
-                        struct agent_baselines **out)
+/* The service's words for a refusal: its first line, printable ASCII only, shortened. */
+static void refusal_text(const char *body, size_t len, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (size_t i = 0; body && i < len && n + 1 < outlen && n < 160; i++) {
+        char c = body[i];
+        if (c == '\n' || c == '\r')
+            break;
+        out[n++] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+    out[n] = '\0';
+}
+
+/* enf_hooks.est: an EST exchange on the daemon's session, from the run's worker thread. */
+static int est_hook(void *ctx, const char *profile, const char *op, const char *body, size_t len,
+                    char **answer, size_t *alen, char *why, size_t whylen)
+{
+    struct agent_baselines *b = ctx;
+    struct agent_loopcall_req rq;
+    struct agent_loopcall_answer ans;
+    char path[256], text[170];
+    int rc;
+
+    *answer = NULL;
+    *alen = 0;
+    if (!b->calls) {
+        snprintf(why, whylen, "%s", "no session with the service in this run");
+        return WARD_ENOTSUP;
+    }
+    if (snprintf(path, sizeof(path), "/.well-known/est/%s/%s", profile, op) >= (int)sizeof(path))
+        return WARD_ETOOBIG;
+    memset(&rq, 0, sizeof(rq));
+    rq.method = body ? "POST" : "GET";
+    rq.path = path;
+    rq.content_type = body ? "application/pkcs10" : NULL;
+    rq.body = body;
+    rq.len = len;
+    rq.max_response = EST_ANSWER_MAX;
+    rq.timeout_ms = 60000;
+    rc = agent_loopcall_run(b->calls, &rq, &ans);
+    if (rc == 0 && ans.status != 200) {
+        /* 202 + Retry-After: the service holds the request for approval (RFC 7030 4.2.3) */
+        snprintf(why, whylen, "the service deferred the request (HTTP %ld); asked again later",
+                 ans.status);
+        rc = WARD_EBUSY;
+    } else if (rc == 0) {
+        *answer = ans.body;
+        *alen = ans.len;
+        ans.body = NULL;
+    } else if (rc == WARD_EHTTP) {
+        refusal_text(ans.body, ans.len, text, sizeof(text));
+        snprintf(why, whylen, "the service refused it (HTTP %ld%s%s)", ans.status,
+                 text[0] ? ": " : "", text);
+    } else if (rc == WARD_ESTATE) {
+        snprintf(why, whylen, "%s",
+                 "the device has no usable identity (not enrolled, or re-enrollment pending)");
+    } else if (rc == WARD_ETOOBIG) {
+        snprintf(why, whylen, "the answer is larger than %zu KiB; refused", EST_ANSWER_MAX / 1024);
+    } else {
+        snprintf(why, whylen, "%s", ward_strerror(rc));
+    }
+    agent_loopcall_answer_release(&ans);
+    return rc;
+}
+
+int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, struct agent_session *sess,
+                        const char *root, struct agent_baselines **out)
 {
     struct agent_baselines *b;
+    int rc;
     *out = NULL;
     b = ward_calloc(1, sizeof(*b));
     if (!b)
         return WARD_ENOMEM;
     b->loop = loop;
     b->st = st;
+    b->link = sess;
     b->root = ward_strdup(root ? root : "/");
     if (!b->root) {
         ward_free(b);
         return WARD_ENOMEM;
     }
+    if (sess) {
+        if ((rc = agent_loopcall_new(loop, sess, &b->calls)) != 0) {
+            ward_free(b->root);
+            ward_free(b);
+            return rc;
+        }
+        b->calls_open = 1;
+    }
+    b->hooks.est = est_hook;
+    b->hooks.ctx = b;
     *out = b;
     return 0;
 }
@@ -1147,7 +1235,7 @@ static void maybe_freed(struct agent_baselines *b)
 {
     void (*cb)(void *ctx);
     void *ctx;
-    if (!b->closing || b->working || b->stops_pending > 0 || b->req)
+    if (!b->closing || b->working || b->stops_pending > 0 || b->req || b->calls_open)
         return;
     cb = b->close_cb;
     ctx = b->close_ctx;
@@ -1168,6 +1256,13 @@ void agent_baselines_detach(struct agent_baselines *b)
         b->done = NULL;
 }
 
+static void calls_closed(void *ctx)
+{
+    struct agent_baselines *b = ctx;
+    b->calls_open = 0;
+    maybe_freed(b);
+}
+
 void agent_baselines_close(struct agent_baselines *b, void (*cb)(void *ctx), void *ctx)
 {
     struct held *h, *next;
@@ -1184,6 +1279,12 @@ void agent_baselines_close(struct agent_baselines *b, void (*cb)(void *ctx), voi
         held_retire(b, h);
     }
     b->list = NULL;
+    /* A run waiting on the service gets WARD_ECANCELED and finishes. */
+    if (b->calls) {
+        struct agent_loopcall *lc = b->calls;
+        b->calls = NULL;
+        agent_loopcall_close(lc, calls_closed, b);
+    }
     maybe_freed(b);
 }
 

@@ -100,7 +100,7 @@ int agent_parts_open(uv_loop_t *loop, struct agent_state *st, const struct agent
     p->cgroup_parent = cg;
     rc = agent_session_new(loop, st, cfg, &p->session);
     if (rc == 0)
-        rc = agent_baselines_new(loop, st, cfg->root, &p->baselines);
+        rc = agent_baselines_new(loop, st, p->session, cfg->root, &p->baselines);
     if (rc == 0)
         rc = agent_invsync_new(loop, st, &p->invsync);
     if (rc == 0) {

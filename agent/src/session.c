@@ -216,16 +216,22 @@ int agent_session_serves(const struct agent_session *s, const char *device_id)
     return agent_session_ready(s) && id && device_id && strcmp(id->device_id, device_id) == 0;
 }
 
-int agent_session_get(struct agent_session *s, const char *path, struct agent_http_request *rq,
-                      agent_http_done_fn cb, void *ctx, struct agent_http_req **out)
+int agent_session_request(struct agent_session *s, const char *path, struct agent_http_request *rq,
+                          agent_http_done_fn cb, void *ctx, struct agent_http_req **out)
 {
     char url[URL_MAX];
     int rc = !s->http ? WARD_ESTATE : build_url(s, path, url, sizeof(url));
     if (rc != 0)
         return rc;
-    rq->method = "GET";
     rq->url = url;
     return agent_http_request(s->http, rq, cb, ctx, out);
+}
+
+int agent_session_get(struct agent_session *s, const char *path, struct agent_http_request *rq,
+                      agent_http_done_fn cb, void *ctx, struct agent_http_req **out)
+{
+    rq->method = "GET";
+    return agent_session_request(s, path, rq, cb, ctx, out);
 }
 
 /* ---- renewal ----------------------------------------------------------------------------- */

@@ -49,9 +49,12 @@ typedef void (*agent_baselines_done_fn)(int rc, const struct agent_http_response
  * what is non-compliant): the daemon checks in soon to upload it. */
 typedef void (*agent_baselines_news_fn)(void *ctx);
 
-/* root is borrowed (NULL: "/"). Nothing starts until sync or watch. */
-int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, const char *root,
-                        struct agent_baselines **out);
+/* root is borrowed (NULL: "/"). sess (borrowed, may be NULL) is the daemon's session,
+ * which must outlive the object: settings that talk to the service during a run
+ * (client_cert's EST exchange, agent/loopcall.h) use it; without it they fail with
+ * WARD_ENOTSUP. Nothing starts until sync or watch. */
+int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, struct agent_session *sess,
+                        const char *root, struct agent_baselines **out);
 /* Daemon mode: keeps every held baseline under a drift watcher (started now for what the
  * database holds, and for each baseline evaluated later); news is reported through fn. */
 int agent_baselines_watch(struct agent_baselines *b, agent_baselines_news_fn fn, void *ctx);

@@ -53,6 +53,10 @@ int agent_session_post(struct agent_session *s, const char *path, const void *bo
 /* 1 when the session is ready with the identity of device_id: work begun for one identity
  * (an inventory collected, a baseline sync) is not sent under another after re-enrollment. */
 int agent_session_serves(const struct agent_session *s, const char *device_id);
+/* A request of any method to path on the service (rq's url is filled in; the rest, method,
+ * headers and body included, is as given): for bodies that are not JSON (EST's PKCS#10). */
+int agent_session_request(struct agent_session *s, const char *path, struct agent_http_request *rq,
+                          agent_http_done_fn cb, void *ctx, struct agent_http_req **out);
 /* GET of path with the given limits (rq's url is filled in; the rest is as given). */
 int agent_session_get(struct agent_session *s, const char *path, struct agent_http_request *rq,
                       agent_http_done_fn cb, void *ctx, struct agent_http_req **out);
