@@ -432,8 +432,9 @@ static const struct inv_column cert_cols[] = {
     COL("store", S, 0,
         "system: an addition to the distribution's trust store (Debian's "
         "/usr/local/share/ca-certificates, Fedora's /etc/pki/ca-trust/source/anchors); "
-        "firefox: a copy Firefox's enterprise policy installs (Ward's trust_root)"),
-    COL("managed", B, 0, "Ward put it there (a trust_root setting)"),
+        "firefox: a copy Firefox's enterprise policy installs (Ward's trust_root); "
+        "client: a certificate a client_cert setting enrolled (/var/lib/ward/certs/<id>/)"),
+    COL("managed", B, 0, "Ward put it there (a trust_root or client_cert setting)"),
     COL("subject", S, 0, "subject, RFC 2253"),
     COL("issuer", S, 0, "issuer, RFC 2253"),
     COL("serial", S, 0, "serial number, hex"),

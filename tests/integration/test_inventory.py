@@ -279,7 +279,8 @@ def make_cert(path, cn, days, ca=True):
 
 def case_certificates(tmp):
     """The certificates section over a fleet: additions to Debian's and Fedora's trust
-    stores, Ward's own (ward/ and ward- prefixed) marked managed, a file that is not a
+    stores, Ward's own (ward/ and ward- prefixed) marked managed, a client_cert setting's
+    certificate (not its key or chain), a file that is not a
     certificate listed with its problem, the distribution's bundle not listed; the server
     answers "which devices have a certificate expiring within 30 days" and "which trust
     Ward-managed roots"; the agent's columns match openssl's reading."""
@@ -301,6 +302,12 @@ def case_certificates(tmp):
                   "Corp Root 2", 700)
         with open(os.path.join(vm, "usr/local/share/ca-certificates/broken.crt"), "w") as f:
             f.write("-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
+        # a client_cert setting's files: only cert.pem is a row
+        cc = os.path.join(vm, "var/lib/ward/certs/user-cert")
+        make_cert(os.path.join(cc, "cert.pem"), "vm-device", 60, ca=False)
+        make_cert(os.path.join(cc, "chain.pem"), "Ward Issuing CA", 900)
+        with open(os.path.join(cc, "key.pem"), "w") as f:
+            f.write("-----BEGIN PRIVATE KEY-----\nnot listed\n-----END PRIVATE KEY-----\n")
         os.makedirs(os.path.join(vm, "etc/ssl/certs"), exist_ok=True)
         shutil.copy(ours, os.path.join(vm, "etc/ssl/certs/ca-certificates.crt"))
         devs = {}
@@ -332,6 +339,10 @@ def case_certificates(tmp):
                                           .stdout)) <= 1, (corp["not_after"], end))
         vr = rows("vm")
         check(vr["/usr/local/share/ca-certificates/ward/corp.crt"]["managed"] is True, vr)
+        client = vr["/var/lib/ward/certs/user-cert/cert.pem"]
+        check(client["store"] == "client" and client["managed"] is True and
+              client["is_ca"] is False and client["subject"] == "CN=vm-device", client)
+        check(not any(p.endswith(("key.pem", "chain.pem")) for p in vr), vr)
         bad = vr["/usr/local/share/ca-certificates/broken.crt"]
         check("problem" in bad and "subject" not in bad and "decode" in bad["problem"], bad)
         check(not any(p.startswith("/etc/ssl") for p in vr), "the bundle was listed: %s" % vr)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The certificates section on Linux: what was added to the system's trust stores and
- * Ward's Firefox policy copies, one row per file, read through the collection root and
+ * The certificates section on Linux: what was added to the system's trust stores, Ward's
+ * Firefox policy copies and the client certificates Ward enrolled (client_cert settings
+ * in their default directory), one row per file, read through the collection root and
  * parsed by platform/trust.h (OpenSSL). The distribution's own bundle is not listed (a
  * hundred-odd well-known roots say nothing about the device); what an administrator, a
  * program or Ward added is what "which devices trust X" and "which certificates expire
@@ -36,6 +37,8 @@ static const struct cert_dir cert_dirs[] = {
     {"/etc/pki/ca-trust/source/anchors", "system", NULL, 0, NULL, "ward-", 0},
     /* Ward's trust_root with store firefox (policies.json names these files) */
     {"/usr/local/share/ward/certificates", "firefox", ".pem", 0, NULL, NULL, 1},
+    /* Ward's client_cert settings in their default directory: <id>/cert.pem */
+    {"/var/lib/ward/certs", "client", "cert.pem", 1, NULL, NULL, 1},
 };
 
 static int ends_with(const char *s, const char *suf)
