@@ -109,6 +109,34 @@ int enf_client_cert_paths(const struct enf_setting *s, char *cert, char *key, si
     return 0;
 }
 
+int enf_client_cert_refs(const struct enf_setting *s, struct enf_diags *d)
+{
+    const char *id = enf_str(s, "client_cert", NULL);
+    const struct enf_setting *cc = id ? enf_baseline_find(s->baseline, id) : NULL;
+    char p[WARD_JSON_PATH_MAX];
+    if (!id || (cc && cc->kind == &enf_kind_client_cert))
+        return 0;
+    enf_diag_path(d, "client_cert", p, sizeof(p));
+    if (!cc)
+        enf_diag(d, p, "no setting \"%.64s\" in this baseline", id);
+    else
+        enf_diag(d, p, "setting \"%.64s\" is a %s, not a client_cert", id, cc->kind->name);
+    return 1;
+}
+
+int enf_client_cert_ref_paths(const struct enf_setting *s, char *cert, char *key, size_t len)
+{
+    const char *id = enf_str(s, "client_cert", NULL);
+    const struct enf_setting *cc;
+    cert[0] = key[0] = '\0';
+    if (!id)
+        return WARD_ENOENT;
+    cc = s->baseline ? enf_baseline_find(s->baseline, id) : NULL;
+    if (!cc || cc->kind != &enf_kind_client_cert)
+        return WARD_EINVAL; /* refs() made sure it is one in a parsed document */
+    return enf_client_cert_paths(cc, cert, key, len);
+}
+
 static int profile_ok(const char *s)
 {
     size_t n = strlen(s);

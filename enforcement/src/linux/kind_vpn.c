@@ -102,6 +102,11 @@ static const struct enf_field fields[] = {
     {.name = "private_key_password",
      .type = ENF_F_SECRET,
      .description = "`openvpn`: password of an encrypted private key."},
+    {.name = "client_cert",
+     .type = ENF_F_STRING,
+     .description = "`openvpn` (`tls`, `password-tls`): the id of a `client_cert` setting of "
+                    "the same baseline, whose `cert.pem` and `key.pem` the profile names "
+                    "(instead of `client_cert_path` and `private_key_path`)."},
     {.name = "username",
      .type = ENF_F_STRING,
      .description = "`openvpn`: user name (`password`, `password-tls`)."},
@@ -235,10 +240,19 @@ static int field_allowed(const char *f, int wg, const char *ct)
 {
     static const char *const wgf[] = {"private_key", "interface", "addresses",
                                       "listen_port", "peers",     NULL};
-    static const char *const ov[] = {"remote",           "connection_type",  "ca_cert_path",
-                                     "client_cert_path", "private_key_path", "private_key_password",
-                                     "username",         "password",         "static_key_path",
-                                     "local_ip",         "remote_ip",        NULL};
+    static const char *const ov[] = {"remote",
+                                     "connection_type",
+                                     "ca_cert_path",
+                                     "client_cert_path",
+                                     "private_key_path",
+                                     "private_key_password",
+                                     "username",
+                                     "password",
+                                     "static_key_path",
+                                     "local_ip",
+                                     "remote_ip",
+                                     "client_cert",
+                                     NULL};
     int tls = !strcmp(ct, "tls") || !strcmp(ct, "password-tls");
     int pw = !strcmp(ct, "password") || !strcmp(ct, "password-tls");
     int sk = !strcmp(ct, "static-key");
@@ -251,7 +265,7 @@ static int field_allowed(const char *f, int wg, const char *ct)
         if (wg)
             return 0;
         if (!strcmp(f, "client_cert_path") || !strcmp(f, "private_key_path") ||
-            !strcmp(f, "private_key_password"))
+            !strcmp(f, "private_key_password") || !strcmp(f, "client_cert"))
             return tls;
         if (!strcmp(f, "username") || !strcmp(f, "password"))
             return pw;
@@ -406,7 +420,16 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
         return n;
     }
     n += need(s, d, "ca_cert_path", "type openvpn");
-    if (strcmp(ct, "password") != 0) {
+    if (strcmp(ct, "password") != 0 && json_object_get(s->params, "client_cert")) {
+        static const char *const by_path[] = {"client_cert_path", "private_key_path",
+                                              "private_key_password", NULL};
+        for (int i = 0; by_path[i]; i++)
+            if (json_object_get(s->params, by_path[i])) {
+                enf_diag_path(d, by_path[i], p, sizeof(p));
+                enf_diag(d, p, "give either client_cert or %s", by_path[i]);
+                n++;
+            }
+    } else if (strcmp(ct, "password") != 0) {
         n += need(s, d, "client_cert_path", "connection_type with tls");
         n += need(s, d, "private_key_path", "connection_type with tls");
     }
@@ -489,7 +512,8 @@ static void wg_body(struct nmkf *k, const struct enf_setting *s)
     nmkf_raw(k, "method", n6 ? "manual" : "disabled");
 }
 
-static void ovpn_body(struct nmkf *k, const struct enf_setting *s)
+static void ovpn_body(struct nmkf *k, const struct enf_setting *s, const char *cc_cert,
+                      const char *cc_key)
 {
     const char *ct = enf_str(s, "connection_type", "tls");
     int pw = !strcmp(ct, "password") || !strcmp(ct, "password-tls");
@@ -499,11 +523,17 @@ static void ovpn_body(struct nmkf *k, const struct enf_setting *s)
     /* data items sorted by name, then service-type: NetworkManager's order */
     nmkf_group(k, "vpn");
     nmkf_str_field(k, s, "ca_cert_path", "ca");
-    nmkf_str_field(k, s, "client_cert_path", "cert");
+    if (cc_cert[0])
+        nmkf_str(k, "cert", cc_cert, strlen(cc_cert));
+    else
+        nmkf_str_field(k, s, "client_cert_path", "cert");
     if (json_object_get(s->params, "private_key_password"))
         nmkf_raw(k, "cert-pass-flags", "0");
     nmkf_raw(k, "connection-type", ct);
-    nmkf_str_field(k, s, "private_key_path", "key");
+    if (cc_key[0])
+        nmkf_str(k, "key", cc_key, strlen(cc_key));
+    else
+        nmkf_str_field(k, s, "private_key_path", "key");
     nmkf_str_field(k, s, "local_ip", "local-ip");
     if (pw)
         nmkf_raw(k, "password-flags", "0");
@@ -530,10 +560,13 @@ static void ovpn_body(struct nmkf *k, const struct enf_setting *s)
 static int build(const struct enf_setting *s, char **data, size_t *len)
 {
     const json_t *nm = json_object_get(s->params, "name");
-    char uuid[37];
+    char uuid[37], cc_cert[PLAT_FS_MAX_PATH] = "", cc_key[PLAT_FS_MAX_PATH] = "";
     struct nmkf k;
     int rc, wg = is_wg(s);
 
+    if (!wg && json_object_get(s->params, "client_cert") &&
+        (rc = enf_client_cert_ref_paths(s, cc_cert, cc_key, sizeof(cc_cert))) != 0)
+        return rc;
     nm_uuid(s->id, uuid);
     nmkf_init(&k);
     nmkf_group(&k, "connection");
@@ -547,7 +580,7 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
     if (wg)
         wg_body(&k, s);
     else
-        ovpn_body(&k, s);
+        ovpn_body(&k, s, cc_cert, cc_key);
     nmkf_group(&k, "proxy");
     rc = nmkf_finish(&k, data, len);
     nmkf_release(&k);
@@ -572,6 +605,7 @@ const struct enf_kind enf_kind_vpn = {
                "the NetworkManager-openvpn plugin.",
     .fields = fields,
     .validate = validate,
+    .refs = enf_client_cert_refs,
     .check = check,
     .apply = apply,
     .snapshot = nm_kind_snapshot,

@@ -237,22 +237,6 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
     return n;
 }
 
-/* client_cert names a client_cert setting of the same document. */
-static int refs(const struct enf_setting *s, struct enf_diags *d)
-{
-    const char *id = enf_str(s, "client_cert", NULL);
-    const struct enf_setting *cc = id ? enf_baseline_find(s->baseline, id) : NULL;
-    char p[WARD_JSON_PATH_MAX];
-    if (!id || (cc && strcmp(cc->kind->name, "client_cert") == 0))
-        return 0;
-    enf_diag_path(d, "client_cert", p, sizeof(p));
-    if (!cc)
-        enf_diag(d, p, "no setting \"%.64s\" in this baseline", id);
-    else
-        enf_diag(d, p, "setting \"%.64s\" is a %s, not a client_cert", id, cc->kind->name);
-    return 1;
-}
-
 /* ---- the profile ------------------------------------------------------------------------ */
 
 static void secret_field(struct nmkf *k, const struct enf_setting *s, const char *field,
@@ -274,13 +258,8 @@ static int build(const struct enf_setting *s, char **data, size_t *len)
     struct nmkf k;
     int rc;
 
-    if (ccid) {
-        const struct enf_setting *cc = s->baseline ? enf_baseline_find(s->baseline, ccid) : NULL;
-        if (!cc)
-            return WARD_EINVAL; /* refs() made sure it exists in a parsed document */
-        if ((rc = enf_client_cert_paths(cc, cc_cert, cc_key, sizeof(cc_cert))) != 0)
-            return rc;
-    }
+    if (ccid && (rc = enf_client_cert_ref_paths(s, cc_cert, cc_key, sizeof(cc_cert))) != 0)
+        return rc;
     nm_uuid(s->id, uuid);
     nmkf_init(&k);
     nmkf_group(&k, "connection");
@@ -360,7 +339,7 @@ const struct enf_kind enf_kind_wifi = {
                "WPA2/WPA3-Enterprise with EAP-TLS, PEAP or TTLS.",
     .fields = fields,
     .validate = validate,
-    .refs = refs,
+    .refs = enf_client_cert_refs,
     .check = check,
     .apply = apply,
     .snapshot = nm_kind_snapshot,

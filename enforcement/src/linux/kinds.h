@@ -29,5 +29,11 @@ extern const struct enf_kind enf_kind_vpn;
 /* Where a client_cert setting keeps its certificate and key (for a wifi or vpn setting
  * that names it); WARD_ETOOBIG when a path does not fit in len. */
 int enf_client_cert_paths(const struct enf_setting *s, char *cert, char *key, size_t len);
+/* The refs slot of a kind with a `client_cert` field naming a client_cert setting of the
+ * same document. */
+int enf_client_cert_refs(const struct enf_setting *s, struct enf_diags *d);
+/* The paths of the client_cert setting s names in its `client_cert` field: WARD_ENOENT when
+ * it names none (cert and key then ""). */
+int enf_client_cert_ref_paths(const struct enf_setting *s, char *cert, char *key, size_t len);
 
 #endif

@@ -13,6 +13,7 @@
  */
 #include "enf_test.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -474,7 +475,10 @@ WT_TEST(validation_and_wifi_binding)
                " \"security\": \"wpa2-enterprise\", \"eap\": \"tls\", \"identity\": \"d\","
                " \"ca_cert_path\": \"/ca.pem\", \"client_cert\": \"c\"},"
                "{\"id\": \"c\", \"kind\": \"client_cert\", \"profile\": \"users\","
-               " \"directory\": \"/etc/ward-certs/wifi\"}]}");
+               " \"directory\": \"/etc/ward-certs/wifi\"},"
+               "{\"id\": \"v\", \"kind\": \"vpn\", \"type\": \"openvpn\", \"name\": \"Corp VPN\","
+               " \"remote\": \"vpn.example.com:1194\", \"ca_cert_path\": \"/ca.pem\","
+               " \"client_cert\": \"c\"}]}");
     issuer_init(&is);
     r = run_with(b, &is, NULL);
     et_all(r, ENF_REPAIRED);
@@ -484,6 +488,23 @@ WT_TEST(validation_and_wifi_binding)
     WT_CONTAINS(f, "client-cert=/etc/ward-certs/wifi/cert.pem\n");
     WT_CONTAINS(f, "private-key=/etc/ward-certs/wifi/key.pem\n");
     WT_CONTAINS(et_get("/etc/ward-certs/wifi/key.pem"), "PRIVATE KEY");
+    f = NULL;
+    {
+        /* "Corp VPN" is reduced in the file name, with a hash of the name after it */
+        DIR *dh = opendir(et_host("/etc/NetworkManager/system-connections"));
+        struct dirent *de;
+        char rel[512];
+        WT_ASSERT(dh != NULL);
+        while ((de = readdir(dh)) != NULL)
+            if (strncmp(de->d_name, "ward-Corp_VPN", 13) == 0) {
+                snprintf(rel, sizeof(rel), "/etc/NetworkManager/system-connections/%s", de->d_name);
+                f = et_get(rel);
+            }
+        closedir(dh);
+    }
+    WT_ASSERT(f != NULL);
+    WT_CONTAINS(f, "cert=/etc/ward-certs/wifi/cert.pem\n");
+    WT_CONTAINS(f, "key=/etc/ward-certs/wifi/key.pem\n");
     enf_baseline_free(b);
     issuer_release(&is);
 }
