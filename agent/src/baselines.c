@@ -32,6 +32,7 @@
 #define URL_MAX 1024
 #define ID_MAX 128
 #define EST_ANSWER_MAX ((size_t)256 * 1024) /* an EST answer: a few certificates */
+#define FETCH_MAX ((size_t)16 << 20)        /* content a setting takes by SHA-256 */
 
 struct held {
     struct held *next;
@@ -1184,6 +1185,56 @@ static int est_hook(void *ctx, const char *profile, const char *op, const char *
     return rc;
 }
 
+/* enf_hooks.fetch: content by SHA-256 from the service's file store (GET /api/v1/files/SHA),
+ * checked against the hash before the run sees a byte of it. */
+static int fetch_hook(void *ctx, const char *sha256_hex, char **data, size_t *len)
+{
+    struct agent_baselines *b = ctx;
+    struct agent_loopcall_req rq;
+    struct agent_loopcall_answer ans;
+    uint8_t md[WARD_SHA256_LEN];
+    char path[128], hex[WARD_SHA256_HEX_SIZE];
+    int rc;
+
+    *data = NULL;
+    *len = 0;
+    if (!b->calls)
+        return WARD_ENOTSUP;
+    if (strlen(sha256_hex) != WARD_SHA256_HEX_SIZE - 1)
+        return WARD_EINVAL;
+    snprintf(path, sizeof(path), "/api/v1/files/%s", sha256_hex);
+    memset(&rq, 0, sizeof(rq));
+    rq.method = "GET";
+    rq.path = path;
+    rq.max_response = FETCH_MAX;
+    rq.timeout_ms = 120000;
+    rc = agent_loopcall_run(b->calls, &rq, &ans);
+    if (rc == 0 && ans.status != 200)
+        rc = WARD_EPROTO;
+    else if (rc == WARD_EHTTP && ans.status == 404)
+        rc = WARD_ENOENT; /* the service has no such content */
+    if (rc == 0) {
+        if ((rc = ward_sha256(ans.body ? ans.body : "", ans.len, md)) == 0 &&
+            (rc = ward_hex_encode(md, sizeof(md), hex, sizeof(hex))) == 0 &&
+            strcmp(hex, sha256_hex) != 0) {
+            WARD_WARN("content %.16s... from the service does not match its hash; refused",
+                      sha256_hex);
+            rc = WARD_EVERIFY;
+        }
+    }
+    if (rc == 0) {
+        *data = ans.body ? ans.body : ward_strdup("");
+        *len = ans.len;
+        ans.body = NULL;
+        if (!*data)
+            rc = WARD_ENOMEM;
+    } else {
+        WARD_LOG_ERR(rc, "content %.16s... from the service (HTTP %ld)", sha256_hex, ans.status);
+    }
+    agent_loopcall_answer_release(&ans);
+    return rc;
+}
+
 int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, struct agent_session *sess,
                         const char *root, struct agent_baselines **out)
 {
@@ -1210,6 +1261,7 @@ int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, struct agent_se
         b->calls_open = 1;
     }
     b->hooks.est = est_hook;
+    b->hooks.fetch = fetch_hook;
     b->hooks.ctx = b;
     *out = b;
     return 0;

@@ -484,5 +484,50 @@ def case_server_routes(tmp):
         s.stop()
 
 
+def case_content_by_sha256(tmp):
+    """A file setting whose content is named by SHA-256 gets it from the service's file
+    store over the agent's session; content the service does not have fails the setting;
+    bytes that do not match the hash (the stored copy altered on the server) are refused and
+    the file is left as it was."""
+    s = Server(tmp).start()
+    try:
+        a = new_agent(tmp, s)
+        data = b"# managed by Ward\nlevel = 7\n" + bytes(range(256))
+        src = os.path.join(tmp, "app.conf")
+        with open(src, "wb") as f:
+            f.write(data)
+        sha = s.cli_json("file", "add", src)["sha256"]
+        missing = "ab" * 32
+        path = os.path.join(tmp, "it-content.json")
+        with open(path, "w") as f:
+            json.dump({"id": "it-content", "version": 1, "mode": "enforce", "settings": [
+                {"id": "conf", "kind": "file", "path": "/etc/app.conf", "content_sha256": sha,
+                 "mode": "0640"},
+                {"id": "gone", "kind": "file", "path": "/etc/gone.conf",
+                 "content_sha256": missing}]}, f)
+        put_assign(s, path, "it-content", a.device)
+        a.cli("checkin")
+        r = results_of(s, a.device, "it-content")
+        check(r["conf"]["result"] == "REPAIRED", r["conf"])
+        dest = os.path.join(a.root, "etc/app.conf")
+        check(open(dest, "rb").read() == data and os.stat(dest).st_mode & 0o777 == 0o640, dest)
+        check(r["gone"]["result"] == "FAILED" and not os.path.exists(
+            os.path.join(a.root, "etc/gone.conf")), r["gone"])
+        # the server's stored copy altered: the agent refuses what does not hash right
+        stored = os.path.join(s.dir, "files", sha)
+        os.chmod(stored, 0o600)
+        with open(stored, "r+b") as f:
+            f.seek(3)
+            f.write(b"X")
+        with open(dest, "wb") as f:
+            f.write(b"drifted\n")
+        a.cli("checkin")
+        r = results_of(s, a.device, "it-content")
+        check(r["conf"]["result"] == "FAILED" and "verif" in r["conf"]["error"], r["conf"])
+        check(open(dest, "rb").read() == b"drifted\n", "unverified content was written")
+    finally:
+        s.stop()
+
+
 if __name__ == "__main__":
     main({name[5:]: fn for name, fn in globals().items() if name.startswith("case_")})

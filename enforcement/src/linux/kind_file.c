@@ -46,8 +46,9 @@ static const struct enf_field fields[] = {
     {.name = "content", .type = ENF_F_STRING, .description = "Exact content (UTF-8 text)."},
     {.name = "content_sha256",
      .type = ENF_F_SHA256,
-     .description = "Exact content by SHA-256, fetched from the server when it differs "
-                    "(until the fetcher exists such a repair fails with WARD_ENOTSUP)."},
+     .description = "Exact content by SHA-256, fetched from the service's file store when it "
+                    "differs and written only when its hash matches (without a session with "
+                    "the service: WARD_ENOTSUP)."},
     {.name = NULL},
 };
 
