@@ -33,6 +33,8 @@
 #define ID_MAX 128
 #define EST_ANSWER_MAX ((size_t)256 * 1024) /* an EST answer: a few certificates */
 #define FETCH_MAX ((size_t)16 << 20)        /* content a setting takes by SHA-256 */
+#define BLOB_ITEM_MAX ((size_t)256 * 1024)  /* fetched content kept for later runs ... */
+#define BLOB_CACHE_MAX ((size_t)4 << 20)    /* ... at most this much in all */
 
 struct held {
     struct held *next;
@@ -52,6 +54,13 @@ struct job_item {
     struct held *h; /* evaluation; NULL: removal */
     struct enf_report *report;
     int rc;
+};
+
+struct blob {
+    struct blob *next;
+    char sha[WARD_SHA256_HEX_SIZE];
+    char *data;
+    size_t len;
 };
 
 struct agent_baselines {
@@ -94,6 +103,11 @@ struct agent_baselines {
     struct agent_loopcall *calls;
     struct enf_hooks hooks;
     int calls_open;
+    /* content fetched by SHA-256, kept for later runs (it cannot go stale): a trust_root by
+     * hash is checked at every run without asking the service each time */
+    uv_mutex_t blob_mu;
+    struct blob *blobs; /* newest first */
+    size_t blob_bytes;
 
     /* selective_wipe: once retired, nothing is evaluated or watched again */
     int retired;
@@ -1187,6 +1201,67 @@ static int est_hook(void *ctx, const char *profile, const char *op, const char *
 
 /* enf_hooks.fetch: content by SHA-256 from the service's file store (GET /api/v1/files/SHA),
  * checked against the hash before the run sees a byte of it. */
+static int blob_dup(const struct blob *bl, char **data, size_t *len)
+{
+    if (!(*data = ward_malloc(bl->len + 1)))
+        return WARD_ENOMEM;
+    memcpy(*data, bl->data, bl->len);
+    (*data)[bl->len] = '\0';
+    *len = bl->len;
+    return 0;
+}
+
+/* A copy of cached content; WARD_ENOENT when not cached. Any thread. */
+static int blob_get(struct agent_baselines *b, const char *sha, char **data, size_t *len)
+{
+    int rc = WARD_ENOENT;
+    uv_mutex_lock(&b->blob_mu);
+    for (struct blob *bl = b->blobs; bl; bl = bl->next)
+        if (strcmp(bl->sha, sha) == 0) {
+            rc = blob_dup(bl, data, len);
+            break;
+        }
+    uv_mutex_unlock(&b->blob_mu);
+    return rc;
+}
+
+static void blobs_trim(struct agent_baselines *b, size_t keep)
+{
+    struct blob **link = &b->blobs, *bl;
+    size_t total = 0;
+    while ((bl = *link) != NULL) {
+        if (total + bl->len > keep) {
+            *link = bl->next;
+            b->blob_bytes -= bl->len;
+            ward_free(bl->data);
+            ward_free(bl);
+            continue;
+        }
+        total += bl->len;
+        link = &bl->next;
+    }
+}
+
+static void blob_put(struct agent_baselines *b, const char *sha, const char *data, size_t len)
+{
+    struct blob *bl;
+    if (len > BLOB_ITEM_MAX || !(bl = ward_calloc(1, sizeof(*bl))))
+        return;
+    if (!(bl->data = ward_malloc(len ? len : 1))) {
+        ward_free(bl);
+        return;
+    }
+    memcpy(bl->data, data, len);
+    bl->len = len;
+    snprintf(bl->sha, sizeof(bl->sha), "%s", sha);
+    uv_mutex_lock(&b->blob_mu);
+    bl->next = b->blobs;
+    b->blobs = bl;
+    b->blob_bytes += len;
+    blobs_trim(b, BLOB_CACHE_MAX);
+    uv_mutex_unlock(&b->blob_mu);
+}
+
 static int fetch_hook(void *ctx, const char *sha256_hex, char **data, size_t *len)
 {
     struct agent_baselines *b = ctx;
@@ -1202,6 +1277,8 @@ static int fetch_hook(void *ctx, const char *sha256_hex, char **data, size_t *le
         return WARD_ENOTSUP;
     if (strlen(sha256_hex) != WARD_SHA256_HEX_SIZE - 1)
         return WARD_EINVAL;
+    if ((rc = blob_get(b, sha256_hex, data, len)) != WARD_ENOENT)
+        return rc;
     snprintf(path, sizeof(path), "/api/v1/files/%s", sha256_hex);
     memset(&rq, 0, sizeof(rq));
     rq.method = "GET";
@@ -1228,6 +1305,8 @@ static int fetch_hook(void *ctx, const char *sha256_hex, char **data, size_t *le
         ans.body = NULL;
         if (!*data)
             rc = WARD_ENOMEM;
+        else
+            blob_put(b, sha256_hex, *data, *len);
     } else {
         WARD_LOG_ERR(rc, "content %.16s... from the service (HTTP %ld)", sha256_hex, ans.status);
     }
@@ -1248,12 +1327,14 @@ int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, struct agent_se
     b->st = st;
     b->link = sess;
     b->root = ward_strdup(root ? root : "/");
-    if (!b->root) {
+    if (!b->root || uv_mutex_init(&b->blob_mu) != 0) {
+        ward_free(b->root);
         ward_free(b);
         return WARD_ENOMEM;
     }
     if (sess) {
         if ((rc = agent_loopcall_new(loop, sess, &b->calls)) != 0) {
+            uv_mutex_destroy(&b->blob_mu);
             ward_free(b->root);
             ward_free(b);
             return rc;
@@ -1297,6 +1378,8 @@ static void maybe_freed(struct agent_baselines *b)
     json_decref(b->uploads);
     ward_free(b->device);
     ward_free(b->root);
+    blobs_trim(b, 0);
+    uv_mutex_destroy(&b->blob_mu);
     ward_free(b);
     if (cb)
         cb(ctx);

@@ -10,7 +10,8 @@ import os
 import signal
 import time
 
-from wardlib import (Agent, Server, check, enroll_direct, final, https, main, wait_until)
+from wardlib import (Agent, Server, check, enroll_direct, final, https, main, run,
+                     wait_until)
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
 SSHD = "Port 22\nPermitRootLogin yes\nPasswordAuthentication no\n"
@@ -486,7 +487,8 @@ def case_server_routes(tmp):
 
 def case_content_by_sha256(tmp):
     """A file setting whose content is named by SHA-256 gets it from the service's file
-    store over the agent's session; content the service does not have fails the setting;
+    store over the agent's session, and so does a trust_root named by hash (installed for
+    Firefox, kept on the next run); content the service does not have fails the setting;
     bytes that do not match the hash (the stored copy altered on the server) are refused and
     the file is left as it was."""
     s = Server(tmp).start()
@@ -498,13 +500,21 @@ def case_content_by_sha256(tmp):
             f.write(data)
         sha = s.cli_json("file", "add", src)["sha256"]
         missing = "ab" * 32
+        ca = os.path.join(tmp, "corp-root.pem")
+        run(["/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca + ".key", "-out", ca, "-days",
+             "30", "-subj", "/CN=Corp Root By Hash", "-addext",
+             "basicConstraints=critical,CA:TRUE"], check_rc=0)
+        ca_sha = s.cli_json("file", "add", ca)["sha256"]
         path = os.path.join(tmp, "it-content.json")
         with open(path, "w") as f:
             json.dump({"id": "it-content", "version": 1, "mode": "enforce", "settings": [
                 {"id": "conf", "kind": "file", "path": "/etc/app.conf", "content_sha256": sha,
                  "mode": "0640"},
                 {"id": "gone", "kind": "file", "path": "/etc/gone.conf",
-                 "content_sha256": missing}]}, f)
+                 "content_sha256": missing},
+                {"id": "root", "kind": "trust_root", "certificate_sha256": ca_sha,
+                 "stores": ["firefox"]}]}, f)
         put_assign(s, path, "it-content", a.device)
         a.cli("checkin")
         r = results_of(s, a.device, "it-content")
@@ -513,6 +523,17 @@ def case_content_by_sha256(tmp):
         check(open(dest, "rb").read() == data and os.stat(dest).st_mode & 0o777 == 0o640, dest)
         check(r["gone"]["result"] == "FAILED" and not os.path.exists(
             os.path.join(a.root, "etc/gone.conf")), r["gone"])
+        # a trust root named by hash: fetched, checked as a CA, installed for Firefox
+        check(r["root"]["result"] == "REPAIRED", r["root"])
+        pol = json.load(open(os.path.join(a.root, "etc/firefox/policies/policies.json")))
+        check(pol["policies"]["Certificates"]["Install"] ==
+              ["/usr/local/share/ward/certificates/root.pem"], pol)
+        got = run(["/usr/bin/openssl", "x509", "-noout", "-subject", "-in",
+                   os.path.join(a.root, "usr/local/share/ward/certificates/root.pem")],
+                  check_rc=0).stdout
+        check("Corp Root By Hash" in got, got)
+        a.cli("checkin")
+        check(results_of(s, a.device, "it-content")["root"]["result"] == "KEPT", "not kept")
         # the server's stored copy altered: the agent refuses what does not hash right
         stored = os.path.join(s.dir, "files", sha)
         os.chmod(stored, 0o600)

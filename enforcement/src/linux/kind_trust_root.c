@@ -8,8 +8,9 @@
  * written through the run context and the bundle rebuilt with the distribution's tool only
  * when the anchor changed or the bundle lacks (or, for absent, still has) the certificate.
  * Firefox: the certificate in a Ward-owned file, its path in Certificates.Install of
- * /etc/firefox/policies/policies.json, other policies kept. Not built: the certificate by
- * SHA-256 from the server, and Chromium's NSS database (certutil).
+ * /etc/firefox/policies/policies.json, other policies kept. The certificate may instead be
+ * named by the SHA-256 of a file in the service's store (the run's fetch hook). Not built:
+ * Chromium's NSS database (certutil).
  */
 #define WARD_LOG_TAG "enf-trust"
 
@@ -37,10 +38,15 @@ static const char *const states[] = {"present", "absent", NULL};
 static const struct enf_field fields[] = {
     {.name = "certificate",
      .type = ENF_F_STRING,
-     .required = 1,
      .description = "The CA certificate as PEM: exactly one `CERTIFICATE` block (no chain, no "
                     "private key, nothing after it), at most 64 KiB. With `present` it must "
-                    "have basicConstraints CA:TRUE and be within its validity period."},
+                    "have basicConstraints CA:TRUE and be within its validity period. This or "
+                    "`certificate_sha256`."},
+    {.name = "certificate_sha256",
+     .type = ENF_F_SHA256,
+     .description = "Instead of `certificate`: the SHA-256 of a PEM file in the service's file "
+                    "store (`ward-server file add`), fetched at run time, checked against the "
+                    "hash and then as `certificate` is."},
     {.name = "state",
      .type = ENF_F_ENUM,
      .allowed = states,
@@ -137,6 +143,13 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
             enf_diag(d, p, "\"%.64s\" is not a store (system, firefox)", bad);
         n++;
     }
+    if (!c == !json_object_get(s->params, "certificate_sha256")) {
+        enf_diag_path(d, "certificate", p, sizeof(p));
+        enf_diag(d, p, "give either certificate or certificate_sha256");
+        return n + 1;
+    }
+    if (!c)
+        return n; /* by hash: checked when it is fetched */
     rc = plat_trust_cert_parse(json_string_value(c), json_string_length(c), (int64_t)time(NULL),
                                cert_flags(s), &cert, why, sizeof(why));
     if (rc != 0) {
@@ -182,10 +195,23 @@ static int tr_get(struct enf_ctx *ctx, const struct enf_setting *s, int need_cer
     if (!t->stores || !plat_trust_name_ok(name, nlen))
         return WARD_EINVAL; /* validation refused it already */
     if (need_cert) {
-        rc = plat_trust_cert_parse(json_string_value(c), json_string_length(c), (int64_t)time(NULL),
-                                   cert_flags(s), &t->cert, why, sizeof(why));
+        const char *sha = enf_str(s, "certificate_sha256", NULL);
+        char *fetched = NULL;
+        size_t flen = 0;
+        if (sha && (rc = enf_fetch(ctx, sha, &fetched, &flen)) != 0) {
+            enf_ctx_detail(ctx, "certificate_sha256 %.12s...: %s", sha,
+                           rc == WARD_ENOTSUP ? "no session with the service to fetch it from"
+                                              : ward_strerror(rc));
+            return rc;
+        }
+        rc = sha ? plat_trust_cert_parse(fetched, flen, (int64_t)time(NULL), cert_flags(s),
+                                         &t->cert, why, sizeof(why))
+                 : plat_trust_cert_parse(json_string_value(c), json_string_length(c),
+                                         (int64_t)time(NULL), cert_flags(s), &t->cert, why,
+                                         sizeof(why));
+        ward_free(fetched);
         if (rc != 0) {
-            enf_ctx_detail(ctx, "certificate: %s", why);
+            enf_ctx_detail(ctx, "certificate%s: %s", sha ? " fetched by SHA-256" : "", why);
             return rc;
         }
         t->have_cert = 1;

@@ -550,3 +550,71 @@ WT_TEST(trust_root_refusals)
     free(key);
     pki_free(&p);
 }
+
+/* The embedder's content store for certificate_sha256: whatever PEM the test put there. */
+static const char *fetched_pem;
+
+static int fetch(void *ctx, const char *sha, char **data, size_t *len)
+{
+    (void)ctx;
+    (void)sha;
+    if (!fetched_pem)
+        return WARD_ENOENT;
+    *data = ward_strdup(fetched_pem);
+    *len = strlen(fetched_pem);
+    return *data ? 0 : WARD_ENOMEM;
+}
+
+WT_TEST(trust_root_by_sha256)
+{
+    static const char *SHA = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    struct enf_hooks h = {.fetch = fetch};
+    struct pki p;
+    struct enf_baseline *b;
+    struct enf_report *r;
+    const char *e;
+    char d[512];
+    int rc;
+
+    pki_make(&p);
+    snprintf(d, sizeof(d),
+             "{\"id\": \"t\", \"version\": 1, \"mode\": \"enforce\", \"settings\": [{\"id\":"
+             " \"byhash\", \"kind\": \"trust_root\", \"certificate_sha256\": \"%s\","
+             " \"stores\": [\"firefox\"]}]}",
+             SHA);
+    b = et_doc(d);
+    /* no fetcher: not supported, and said so */
+    r = et_run(b, ENF_RUN_APPLY, NULL, NULL);
+    ET_RESULT(r, "byhash", ENF_FAILED);
+    WT_CONTAINS(et_outcome(r, "byhash")->error, "no session with the service to fetch it from");
+    enf_report_free(r);
+    /* a CA: installed, and the next run keeps it */
+    fetched_pem = pem_cert(p.ca);
+    r = et_run(b, ENF_RUN_APPLY, NULL, &h);
+    ET_RESULT(r, "byhash", ENF_REPAIRED);
+    enf_report_free(r);
+    WT_EQ_STR(et_get("/usr/local/share/ward/certificates/byhash.pem"), pem_cert(p.ca));
+    r = et_run(b, ENF_RUN_APPLY, NULL, &h);
+    ET_RESULT(r, "byhash", ENF_KEPT);
+    enf_report_free(r);
+    /* what the hash names turns out not to be a CA, or not there: failed, file kept */
+    fetched_pem = pem_cert(p.nonca);
+    r = et_run(b, ENF_RUN_APPLY, NULL, &h);
+    ET_RESULT(r, "byhash", ENF_FAILED);
+    WT_CONTAINS(et_outcome(r, "byhash")->error, "fetched by SHA-256");
+    enf_report_free(r);
+    fetched_pem = NULL;
+    r = et_run(b, ENF_RUN_APPLY, NULL, &h);
+    ET_RESULT(r, "byhash", ENF_FAILED);
+    enf_report_free(r);
+    WT_EQ_STR(et_get("/usr/local/share/ward/certificates/byhash.pem"), pem_cert(p.ca));
+    enf_baseline_free(b);
+    /* exactly one of certificate and certificate_sha256 */
+    snprintf(d, sizeof(d),
+             "{\"id\": \"t\", \"version\": 1, \"settings\": [{\"id\": \"x\", \"kind\":"
+             " \"trust_root\"}]}");
+    e = et_doc_errors(d, &rc);
+    WT_EQ_INT(rc, WARD_EPARSE);
+    WT_CONTAINS(e, "give either certificate or certificate_sha256");
+    pki_free(&p);
+}
