@@ -124,6 +124,21 @@ int enf_client_cert_refs(const struct enf_setting *s, struct enf_diags *d)
     return 1;
 }
 
+int enf_client_cert_not_paths(const struct enf_setting *s, struct enf_diags *d)
+{
+    static const char *const by_path[] = {"client_cert_path", "private_key_path",
+                                          "private_key_password", NULL};
+    char p[WARD_JSON_PATH_MAX];
+    int n = 0;
+    for (int i = 0; by_path[i]; i++)
+        if (json_object_get(s->params, by_path[i])) {
+            enf_diag_path(d, by_path[i], p, sizeof(p));
+            enf_diag(d, p, "give either client_cert or %s", by_path[i]);
+            n++;
+        }
+    return n;
+}
+
 int enf_client_cert_ref_paths(const struct enf_setting *s, char *cert, char *key, size_t len)
 {
     const char *id = enf_str(s, "client_cert", NULL);
@@ -135,6 +150,13 @@ int enf_client_cert_ref_paths(const struct enf_setting *s, char *cert, char *key
     if (!cc || cc->kind != &enf_kind_client_cert)
         return WARD_EINVAL; /* refs() made sure it is one in a parsed document */
     return enf_client_cert_paths(cc, cert, key, len);
+}
+
+/* Removes the setting's directory when it is empty; other files in it are not Ward's. */
+static int remove_dir(struct enf_ctx *ctx, const char *dir)
+{
+    int rc = enf_dir_remove(ctx, dir);
+    return rc == WARD_EEXIST ? 0 : rc;
 }
 
 static int profile_ok(const char *s)
@@ -577,8 +599,8 @@ static int apply(struct enf_ctx *ctx, const struct enf_setting *s)
     if (strcmp(enf_str(s, "state", "present"), "absent") == 0) {
         for (int i = 0; i < N_FILES && rc == 0; i++)
             rc = enf_file_remove(ctx, st.p.file[i]);
-        if (rc == 0 && st.dir_exists && (rc = enf_dir_remove(ctx, st.p.dir)) == WARD_EEXIST)
-            rc = 0; /* other files are not Ward's to remove */
+        if (rc == 0 && st.dir_exists)
+            rc = remove_dir(ctx, st.p.dir);
         goto out;
     }
     if (!cert_good(&st, ward_time_now())) {
@@ -655,11 +677,8 @@ static int restore(struct enf_ctx *ctx, const struct enf_setting *s, const json_
             rc = enf_file_remove(ctx, p.file[i]);
         }
     }
-    if (rc == 0 && !json_is_true(json_object_get(snap, "dir"))) {
-        rc = enf_dir_remove(ctx, p.dir);
-        if (rc == WARD_EEXIST)
-            rc = 0;
-    }
+    if (rc == 0 && !json_is_true(json_object_get(snap, "dir")))
+        rc = remove_dir(ctx, p.dir);
     return rc;
 }
 

@@ -210,14 +210,7 @@ static int validate(const struct enf_setting *s, struct enf_diags *d)
             return n + 1;
         }
         if (json_object_get(s->params, "client_cert")) {
-            static const char *const by_path[] = {"client_cert_path", "private_key_path",
-                                                  "private_key_password", NULL};
-            for (int i = 0; by_path[i]; i++)
-                if (json_object_get(s->params, by_path[i])) {
-                    enf_diag_path(d, by_path[i], p, sizeof(p));
-                    enf_diag(d, p, "give either client_cert or %s", by_path[i]);
-                    n++;
-                }
+            n += enf_client_cert_not_paths(s, d);
         } else if (strcmp(eap, "tls") == 0) {
             need[1] = "client_cert_path";
             need[2] = "private_key_path";

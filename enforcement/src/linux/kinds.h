@@ -32,6 +32,9 @@ int enf_client_cert_paths(const struct enf_setting *s, char *cert, char *key, si
 /* The refs slot of a kind with a `client_cert` field naming a client_cert setting of the
  * same document. */
 int enf_client_cert_refs(const struct enf_setting *s, struct enf_diags *d);
+/* Validation of a setting that names a client_cert: the path fields it replaces are
+ * refused (one problem each); returns how many. */
+int enf_client_cert_not_paths(const struct enf_setting *s, struct enf_diags *d);
 /* The paths of the client_cert setting s names in its `client_cert` field: WARD_ENOENT when
  * it names none (cert and key then ""). */
 int enf_client_cert_ref_paths(const struct enf_setting *s, char *cert, char *key, size_t len);
