@@ -72,6 +72,8 @@ struct agent_baselines {
     int watching;
     agent_baselines_news_fn news;
     void *news_ctx;
+    agent_baselines_news_fn stored; /* every evaluation stored (the local IPC's events) */
+    void *stored_ctx;
 
     int syncing;
     struct agent_session *sess; /* the daemon's, for this sync */
@@ -220,6 +222,8 @@ static int store_report(struct agent_baselines *b, const char *id, json_t *body,
     ward_free(text);
     if (rc != 0)
         WARD_LOG_ERR(rc, "baseline %s: cannot store the evaluation", id);
+    else if (b->stored && !b->closing)
+        b->stored(b->stored_ctx);
     return rc;
 }
 
@@ -1348,6 +1352,14 @@ int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, struct agent_se
     return 0;
 }
 
+void agent_baselines_on_stored(struct agent_baselines *b, agent_baselines_news_fn fn, void *ctx)
+{
+    if (!b)
+        return;
+    b->stored = fn;
+    b->stored_ctx = ctx;
+}
+
 int agent_baselines_watch(struct agent_baselines *b, agent_baselines_news_fn fn, void *ctx)
 {
     int rc;
@@ -1456,4 +1468,88 @@ int agent_baselines_status(struct agent_state *st, json_t **out)
     if (rc == 0)
         *out = o;
     return rc;
+}
+
+/* Copies what a person may read about one failing result: the setting's own words
+ * (its description in the document), never its parameters, which may hold secrets. */
+static int failing_entry(const json_t *r, const json_t *settings, int detail, json_t *out)
+{
+    const char *id = sval(r, "id"), *desc = NULL;
+    json_t *s, *e;
+    size_t i;
+    json_array_foreach(settings, i, s)
+    {
+        if (id && json_is_string(json_object_get(s, "id")) && strcmp(sval(s, "id"), id) == 0) {
+            desc = sval(s, "description");
+            break;
+        }
+    }
+    e = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?}", "id", id, "kind", sval(r, "kind"), "result",
+                  sval(r, "result"), "description", desc, "error", sval(r, "error"));
+    if (e && detail) {
+        json_t *x =
+            json_pack("{s:s?, s:s?}", "expected", sval(r, "expected"), "actual", sval(r, "actual"));
+        if (!x || json_object_update(e, x) != 0) {
+            json_decref(e);
+            e = NULL;
+        }
+        json_decref(x);
+    }
+    return e && json_array_append_new(out, e) == 0 ? 0 : WARD_ENOMEM;
+}
+
+int agent_baselines_compliance(struct agent_state *st, int detail, json_t **out)
+{
+    sqlite3_stmt *s = NULL;
+    json_t *arr = json_array();
+    int rc;
+
+    *out = NULL;
+    if (!arr)
+        return WARD_ENOMEM;
+    rc = ward_store_prepare(agent_state_store(st),
+                            "SELECT id, version, document, report, evaluated_at, failing"
+                            " FROM baselines WHERE state = 'active' ORDER BY id",
+                            &s);
+    while (rc == 0 && (rc = ward_store_step(agent_state_store(st), s)) == WARD_STORE_ROW) {
+        const char *doc = (const char *)sqlite3_column_text(s, 2);
+        const char *rep = (const char *)sqlite3_column_text(s, 3);
+        json_t *d = NULL, *r = NULL, *fail = json_array(), *e, *res;
+        int evaluated = sqlite3_column_type(s, 4) != SQLITE_NULL;
+        char t[32] = "";
+        size_t i;
+        rc = 0;
+        if (doc)
+            ward_json_loadb(doc, strlen(doc), NULL, &d, NULL); /* validated when stored */
+        if (rep)
+            ward_json_loadb(rep, strlen(rep), NULL, &r, NULL);
+        if (evaluated)
+            ward_time_iso(sqlite3_column_int64(s, 4), t, sizeof(t));
+        json_array_foreach(json_object_get(r, "results"), i, res)
+        {
+            if (rc == 0 && fail && is_failing(sval(res, "result")))
+                rc = failing_entry(res, json_object_get(d, "settings"), detail, fail);
+        }
+        e = json_pack("{s:s, s:I, s:s?, s:s?, s:s?, s:b, s:I, s:o?}", "id",
+                      (const char *)sqlite3_column_text(s, 0), "version",
+                      (json_int_t)sqlite3_column_int64(s, 1), "description", sval(d, "description"),
+                      "mode", sval(d, "mode"), "evaluated_at", evaluated ? t : NULL, "compliant",
+                      evaluated && sqlite3_column_int64(s, 5) == 0, "failing_count",
+                      (json_int_t)sqlite3_column_int64(s, 5), "failing", fail);
+        json_decref(d);
+        json_decref(r);
+        if (rc == 0 && (!e || !fail))
+            rc = WARD_ENOMEM;
+        if (rc == 0)
+            rc = json_array_append_new(arr, e) == 0 ? 0 : WARD_ENOMEM;
+        else
+            json_decref(e);
+    }
+    sqlite3_finalize(s); /* the loop ends with 0 from step (done) or an error */
+    if (rc != 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
 }

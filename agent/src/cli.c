@@ -28,6 +28,7 @@
 #include "agent/session.h"
 #include "agent/state.h"
 #include "agent/status.h"
+#include "agent/ipc.h"
 #include "inventory/inventory.h"
 #include "enforcement/baseline.h"
 #include "platform/proc.h"
@@ -73,6 +74,9 @@ static int cmd_status(struct cli *c, int argc, char **argv);
 static int cmd_inventory(struct cli *c, int argc, char **argv);
 static int cmd_baseline(struct cli *c, int argc, char **argv);
 static int cmd_service(struct cli *c, int argc, char **argv);
+static int cmd_sync(struct cli *c, int argc, char **argv);
+static int cmd_defer(struct cli *c, int argc, char **argv);
+static int cmd_restart_now(struct cli *c, int argc, char **argv);
 
 static const struct cli_command commands[] = {
     {.name = "run",
@@ -101,8 +105,20 @@ static const struct cli_command commands[] = {
      .run = cmd_checkin},
     {.name = "status",
      .args = "[--json]",
-     .summary = "show enrollment, certificate and check-in state",
+     .summary = "show enrollment, certificate and check-in state (live from the daemon)",
      .run = cmd_status},
+    {.name = "sync",
+     .args = "",
+     .summary = "ask the running agent to check in now (any user; rate-limited)",
+     .run = cmd_sync},
+    {.name = "defer",
+     .args = "[COMMAND-ID]",
+     .summary = "postpone a pending restart (the active session's user, or root)",
+     .run = cmd_defer},
+    {.name = "restart-now",
+     .args = "[COMMAND-ID]",
+     .summary = "do a pending restart now instead of at its time",
+     .run = cmd_restart_now},
     {.name = "baseline",
      .args = "check|apply FILE | remove ID | schema",
      .summary = "check or apply a baseline here (--root, --json)",
@@ -518,6 +534,60 @@ static void print_compliance_line(const json_t *bl)
            json_integer_value(json_object_get(bl, "unreported")) > 0 ? " (not yet reported)" : "");
 }
 
+static char *ipc_path(const struct cli *c)
+{
+    char *p = NULL;
+    if (c->cfg.ipc_socket)
+        return ward_strdup(c->cfg.ipc_socket);
+    return agent_ipc_default_path(c->cfg.state_dir, &p) == 0 ? p : NULL;
+}
+
+/* The daemon's live status, or NULL (rc says why: no daemon, refused, ...). */
+static json_t *status_from_daemon(const struct cli *c, int *rc)
+{
+    char *path = ipc_path(c);
+    json_t *ans = NULL, *res = NULL;
+    *rc = path ? agent_ipc_call(path, "status", NULL, 5000, &ans) : WARD_ENOMEM;
+    ward_free(path);
+    if (*rc == 0 && json_is_true(json_object_get(ans, "ok")) &&
+        json_is_object(json_object_get(ans, "result")))
+        res = json_incref(json_object_get(ans, "result"));
+    else if (*rc == 0)
+        *rc = WARD_EPROTO;
+    json_decref(ans);
+    return res;
+}
+
+static void print_live(const json_t *j)
+{
+    const json_t *d = json_object_get(j, "daemon"), *e;
+    size_t i;
+    if (!json_is_object(d)) {
+        printf("%-18s not running (read from the state database)\n", "daemon:");
+        return;
+    }
+    printf("%-18s running, pid %lld, since %s\n",
+           "daemon:", (long long)json_integer_value(json_object_get(d, "pid")),
+           json_string_value(json_object_get(d, "started_at")));
+    json_array_foreach(json_object_get(j, "running"), i, e)
+    {
+        const json_t *n = json_object_get(e, "notice");
+        printf("%-18s %s (%s)\n", i == 0 ? "running now:" : "",
+               json_string_value(json_object_get(e, "type")),
+               json_string_value(json_object_get(e, "id")));
+        if (json_is_object(n))
+            printf("%-18s %s at %s, postponed %lld of %lld time(s)%s%s\n",
+                   "pending:", json_string_value(json_object_get(n, "action")),
+                   json_string_value(json_object_get(n, "due")),
+                   (long long)json_integer_value(json_object_get(n, "deferred")),
+                   (long long)json_integer_value(json_object_get(n, "deferrals")),
+                   json_is_string(json_object_get(n, "message")) ? ": " : "",
+                   json_is_string(json_object_get(n, "message"))
+                       ? json_string_value(json_object_get(n, "message"))
+                       : "");
+    }
+}
+
 static int cmd_status(struct cli *c, int argc, char **argv)
 {
     static const char *const allowed[] = {"--json", NULL};
@@ -543,19 +613,28 @@ static int cmd_status(struct cli *c, int argc, char **argv)
     json_t *j = NULL;
     int rc;
 
+    int drc;
+
     if (check_args("status", argc, argv, allowed) != EXIT_OK)
         return EXIT_USAGE;
     if (load_config(c) != 0)
         return EXIT_FAIL;
     quiet_logs(c);
-    rc = agent_state_open(c->cfg.state_dir, &st);
-    if (rc == 0)
-        rc = agent_status_collect(st, &j);
-    agent_state_close(st);
-    if (rc != 0) {
-        fprintf(stderr, "ward status: cannot read state in %s: %s\n", c->cfg.state_dir,
-                ward_strerror(rc));
-        return EXIT_FAIL;
+    /* The running daemon first (live: what runs now, a pending restart); its database
+     * when none answers. */
+    j = status_from_daemon(c, &drc);
+    if (!j) {
+        rc = agent_state_open(c->cfg.state_dir, &st);
+        if (rc == 0)
+            rc = agent_status_collect(st, &j);
+        agent_state_close(st);
+        if (rc != 0) {
+            fprintf(stderr,
+                    "ward status: no agent daemon answers (%s), and the state in %s cannot be "
+                    "read: %s\n",
+                    ward_strerror(drc), c->cfg.state_dir, ward_strerror(rc));
+            return EXIT_FAIL;
+        }
     }
     if (has_flag(argc, argv, "--json")) {
         rc = print_json(j);
@@ -567,12 +646,76 @@ static int cmd_status(struct cli *c, int argc, char **argv)
             status_line(rows[i].label, v);
         }
         print_compliance_line(json_object_get(j, "compliance"));
+        print_live(j);
         if (json_is_string(json_object_get(j, "hint")))
             printf("\n%s\n", json_string_value(json_object_get(j, "hint")));
         rc = EXIT_OK;
     }
     json_decref(j);
     return rc;
+}
+
+/* sync, defer, restart-now: one request to the running daemon; its refusal is printed as
+ * it gave it. */
+static int ipc_verb(struct cli *c, int argc, char **argv, const char *cmd, const char *verb,
+                    int takes_command, const char *done)
+{
+    json_t *fields = json_object(), *ans = NULL, *err;
+    char *path = NULL;
+    int rc;
+    if (argc > (takes_command ? 2 : 1) || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr, "usage: ward %s%s\n", cmd, takes_command ? " [COMMAND-ID]" : "");
+        json_decref(fields);
+        return EXIT_USAGE;
+    }
+    if (load_config(c) != 0) {
+        json_decref(fields);
+        return EXIT_FAIL;
+    }
+    quiet_logs(c);
+    if (argc == 2)
+        json_object_set_new(fields, "command", json_string(argv[1]));
+    path = ipc_path(c);
+    rc = path ? agent_ipc_call(path, verb, fields, 10000, &ans) : WARD_ENOMEM;
+    json_decref(fields);
+    if (rc != 0) {
+        fprintf(stderr, "ward %s: no agent daemon answers on %s: %s\n", cmd, path ? path : "?",
+                ward_strerror(rc));
+        ward_free(path);
+        return EXIT_FAIL;
+    }
+    ward_free(path);
+    if (json_is_true(json_object_get(ans, "ok"))) {
+        printf("%s\n", done);
+        json_decref(ans);
+        return EXIT_OK;
+    }
+    err = json_object_get(ans, "error");
+    fprintf(stderr, "ward %s: %s (%s)\n", cmd,
+            json_string_value(json_object_get(err, "message"))
+                ? json_string_value(json_object_get(err, "message"))
+                : "refused",
+            json_string_value(json_object_get(err, "code"))
+                ? json_string_value(json_object_get(err, "code"))
+                : "?");
+    json_decref(ans);
+    return EXIT_FAIL;
+}
+
+static int cmd_sync(struct cli *c, int argc, char **argv)
+{
+    return ipc_verb(c, argc, argv, "sync", "sync", 0, "the agent checks in now");
+}
+
+static int cmd_defer(struct cli *c, int argc, char **argv)
+{
+    return ipc_verb(c, argc, argv, "defer", "defer", 1, "postponed");
+}
+
+static int cmd_restart_now(struct cli *c, int argc, char **argv)
+{
+    return ipc_verb(c, argc, argv, "restart-now", "restart_now", 1,
+                    "the pending action goes ahead now");
 }
 
 /* Collects the local inventory (no server involved) and prints it. Sections that fail are

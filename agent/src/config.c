@@ -112,6 +112,13 @@ const struct agent_config_field agent_config_schema[] = {
      .offset = OFF(enroll_token_file),
      .description = "Enrollment token the service enrolls with on its first start (owned by "
                     "the agent's user, mode 0600; deleted once enrolled)"},
+    {.name = "ipc_socket",
+     .type = AGENT_CFG_STRING,
+     .offset = OFF(ipc_socket),
+     .description = "Local IPC endpoint the daemon answers `ward status`, the tray and scripts "
+                    "on: a Unix socket path or \\\\.\\pipe\\NAME (default: "
+                    "/run/ward/ward.sock or \\\\.\\pipe\\ward for the default state "
+                    "directory, ward.sock in any other)"},
     {.name = NULL},
 };
 

@@ -16,6 +16,7 @@
 #include "agent/baselines.h"
 #include "agent/checkin.h"
 #include "agent/invsync.h"
+#include "agent/ipc.h"
 #include "agent/jobs.h"
 #include "agent/provision.h"
 #include "agent/session.h"
@@ -38,6 +39,7 @@ struct daemon {
     const struct agent_daemon_opts *opts;
     struct agent_state *state;
     struct agent_parts parts;
+    struct agent_ipc *ipc;
     int stopping;
 };
 
@@ -165,14 +167,26 @@ static void on_parts_closed(void *ctx)
     agent_provision_close(p, on_provision_closed, d);
 }
 
+static void on_ipc_closed(void *ctx)
+{
+    struct daemon *d = ctx;
+    agent_parts_close(&d->parts, on_parts_closed, d);
+}
+
 static void daemon_stop(struct daemon *d, const char *why)
 {
+    struct agent_ipc *ipc = d->ipc;
     if (d->stopping)
         return;
     d->stopping = 1;
     WARD_INFO("stopping (%s)", why);
     plat_service_stopping();
-    agent_parts_close(&d->parts, on_parts_closed, d);
+    /* first the local clients, which read the parts */
+    d->ipc = NULL;
+    if (ipc)
+        agent_ipc_close(ipc, on_ipc_closed, d);
+    else
+        on_ipc_closed(d);
 }
 
 static int build_config(struct daemon *d, struct agent_config *out, struct ward_buf *errs)
@@ -254,6 +268,32 @@ static void daemon_reload(struct daemon *d)
     ward_buf_release(&errs);
     plat_service_ready(agent_state_enrolled(d->state) ? "running, enrolled"
                                                       : "running, not enrolled");
+}
+
+static void ipc_reload(void *ctx)
+{
+    daemon_reload(ctx);
+}
+
+/* Fails closed: without its socket the daemon does not run (a squatted name is an attack
+ * or a second agent, and either way the person at the device would talk to the wrong
+ * one). */
+static int start_ipc(struct daemon *d)
+{
+    struct agent_ipc_env env = {
+        .loop = &d->loop, .st = d->state, .parts = &d->parts, .reload = ipc_reload, .ctx = d};
+    char *path = NULL, why[512];
+    int rc = 0;
+    if (d->cfg.ipc_socket)
+        env.path = d->cfg.ipc_socket;
+    else if ((rc = agent_ipc_default_path(d->cfg.state_dir, &path)) == 0)
+        env.path = path;
+    if (rc == 0)
+        rc = agent_ipc_start(&env, &d->ipc, why, sizeof(why));
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "cannot open the local IPC endpoint: %s", why);
+    ward_free(path);
+    return rc;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -357,6 +397,8 @@ int agent_daemon_run(const struct agent_config *cfg, const struct agent_daemon_o
         WARD_INFO("scripts run in cgroups of their own under %s", cgroup);
     d.parts.cgroup_parent = cgroup;
     rc = agent_parts_open(&d.loop, d.state, &d.cfg, &d.parts);
+    if (rc == 0)
+        rc = start_ipc(&d);
     if (rc == 0) {
         int wrc = agent_parts_watch(&d.parts); /* drift on the held baselines */
         if (wrc != 0)

@@ -61,6 +61,8 @@ struct agent_jobs {
     struct agent_baselines *baselines; /* the daemon's (selective_wipe retires them); may be NULL */
     const struct enf_cmd *const *registry;
     struct agent_jobs_listener l;
+    void (*watch)(void *ctx, const char *id, const char *type, const char *what);
+    void *watch_ctx;
     struct job *lane[LANE_N];
     struct job *parked;
     char ownership[16];
@@ -75,6 +77,12 @@ static const struct enf_cmd_host host;
 static struct ward_store *store(const struct agent_jobs *js)
 {
     return agent_state_store(js->st);
+}
+
+static void tell(struct agent_jobs *js, const struct job *j, const char *what)
+{
+    if (js->watch && !js->closing)
+        js->watch(js->watch_ctx, j->id, j->ej.cmd->name, what);
 }
 
 static void journal_failed(int rc, const char *what, const char *id)
@@ -256,6 +264,7 @@ static void host_done(struct enf_cmd_job *ej, int hrc, json_t *output, const cha
     }
     json_decref(output);
     detach(j);
+    tell(js, j, "finished");
     if (rc == 0 && changed == 1 && js->l.results && !js->closing)
         js->l.results(js->l.ctx, hrc == 0 && (ej->requests & ENF_REQ_SYNC));
     job_settle(j);
@@ -322,6 +331,7 @@ static void host_progress(struct enf_cmd_job *ej, const char *text)
     if (rc != 0)
         WARD_LOG_WARN_ERR(rc, "cannot record the progress of command %s", j->id);
     WARD_INFO("command %s: %s", j->id, text);
+    tell(j->js, j, "progress");
 }
 
 static void on_download(int rc, const char *error, void *ctx)
@@ -487,6 +497,7 @@ static void call_start(struct job *j)
 {
     int rc;
     j->in_call = 1;
+    tell(j->js, j, "running");
     rc = j->ej.cmd->start(&j->ej);
     j->in_call = 0;
     if (rc != 0 && !j->finished) {
@@ -882,6 +893,63 @@ void agent_jobs_set_listener(struct agent_jobs *js, const struct agent_jobs_list
         js->l = *l;
     else
         memset(&js->l, 0, sizeof(js->l));
+}
+
+void agent_jobs_watch(struct agent_jobs *js,
+                      void (*cb)(void *ctx, const char *id, const char *type, const char *what),
+                      void *ctx)
+{
+    if (!js)
+        return;
+    js->watch = cb;
+    js->watch_ctx = ctx;
+}
+
+int agent_jobs_running(struct agent_jobs *js, json_t **out)
+{
+    json_t *a = json_array();
+    *out = NULL;
+    if (!a)
+        return WARD_ENOMEM;
+    for (int l = 0; js && l < LANE_N; l++) {
+        struct job *j = js->lane[l];
+        char t[32];
+        json_t *e, *notice;
+        if (!j || j->finished)
+            continue;
+        ward_time_iso(j->started, t, sizeof(t));
+        e = json_pack("{s:s, s:s, s:s}", "id", j->id, "type", j->ej.cmd->name, "since", t);
+        notice = j->ej.cmd->notice ? j->ej.cmd->notice(&j->ej) : NULL;
+        if (!e || json_array_append_new(a, e) != 0 ||
+            (notice && json_object_set_new(e, "notice", notice) != 0)) {
+            json_decref(a);
+            return WARD_ENOMEM;
+        }
+    }
+    *out = a;
+    return 0;
+}
+
+int agent_jobs_user_request(struct agent_jobs *js, const char *id, enum enf_cmd_user_op op,
+                            char *why, size_t whylen)
+{
+    for (int l = 0; js && l < LANE_N; l++) {
+        struct job *j = js->lane[l];
+        json_t *notice;
+        if (!j || j->finished || !j->ej.cmd->user_request || !j->ej.cmd->notice ||
+            (id && strcmp(id, j->id) != 0))
+            continue;
+        notice = j->ej.cmd->notice(&j->ej);
+        if (!notice)
+            continue; /* past the point where the person at the device has a say */
+        json_decref(notice);
+        return j->ej.cmd->user_request(&j->ej, op, why, whylen);
+    }
+    snprintf(why, whylen,
+             id ? "no pending action of command %s waits for an answer"
+                : "no restart or shutdown is pending",
+             id);
+    return WARD_ENOENT;
 }
 
 void agent_jobs_set_session(struct agent_jobs *js, struct agent_session *s)

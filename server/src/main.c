@@ -25,6 +25,7 @@
 #include "server/inventory.h"
 #include "server/offline.h"
 #include "server/serve.h"
+#include "platform/ipc.h"
 #include "ward/alloc.h"
 #include "ward/buf.h"
 #include "ward/config.h"
@@ -1814,43 +1815,29 @@ static int verb_compliance(struct cli *c)
 
 int srv_admin_wake(const char *data_dir, const char *device_id)
 {
-    struct sockaddr_un sa;
     char *path = srv_path_join(data_dir, SRV_FILE_ADMIN_SOCK);
-    char line[128], reply[64];
-    ssize_t n;
-    size_t got = 0;
-    int fd = -1, rc = WARD_ECONNECT;
+    struct plat_ipc_client *c = NULL;
+    json_t *req = json_pack("{s:s, s:s}", "verb", "wake", "device", device_id), *ans = NULL;
+    char *text = NULL, *reply = NULL;
+    size_t len = 0, rlen = 0;
+    int rc = path && req ? ward_json_dumps(req, 0, &text, &len) : WARD_ENOMEM;
 
-    if (!path)
-        return WARD_ENOMEM;
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        rc = WARD_EPATH;
-        goto out;
-    }
-    memcpy(sa.sun_path, path, strlen(path) + 1);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
-        goto out;
-    snprintf(line, sizeof(line), "wake %s\n", device_id);
-    if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
-        goto out;
-    while (got < sizeof(reply) - 1 && (n = read(fd, reply + got, sizeof(reply) - 1 - got)) > 0) {
-        got += (size_t)n;
-        if (memchr(reply, '\n', got))
-            break;
-    }
-    reply[got] = '\0';
-    if (strncmp(reply, "ok woken", 8) == 0)
-        rc = 1;
-    else if (strncmp(reply, "ok pending", 10) == 0)
-        rc = 0;
-    else
+    if (rc == 0 && (rc = plat_ipc_connect(path, 5000, &c)) != 0)
+        rc = WARD_ECONNECT; /* no server running: the device is woken at its next poll */
+    if (rc == 0)
+        rc = plat_ipc_client_send(c, text, len, 5000);
+    if (rc == 0)
+        rc = plat_ipc_client_recv(c, 4096, 5000, &reply, &rlen);
+    if (rc == 0 && ward_json_loadb(reply, rlen, NULL, &ans, NULL) == 0 &&
+        json_is_true(json_object_get(ans, "ok")))
+        rc = json_is_true(json_object_get(json_object_get(ans, "result"), "woken")) ? 1 : 0;
+    else if (rc == 0)
         rc = WARD_EPROTO;
-out:
-    if (fd >= 0)
-        close(fd);
+    plat_ipc_client_close(c);
+    json_decref(req);
+    json_decref(ans);
+    ward_free(text);
+    ward_free(reply);
     ward_free(path);
     return rc;
 }

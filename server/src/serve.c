@@ -28,6 +28,7 @@
 #include "server/http.h"
 #include "server/inventory.h"
 #include "server/tls.h"
+#include "platform/ipc.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
 #include "ward/json.h"
@@ -37,7 +38,6 @@
 #define WAIT_MIN_S 1
 #define WAIT_MAX_S 300
 #define WAIT_BUCKETS 4096
-#define ADMIN_LINE_MAX 256
 
 struct service;
 
@@ -51,13 +51,6 @@ struct waiter {
     int timer_live;
 };
 
-struct admin_client {
-    uv_pipe_t pipe;
-    struct service *svc;
-    char line[ADMIN_LINE_MAX];
-    size_t len;
-};
-
 struct service {
     uv_loop_t *loop;
     struct srv_app *app;
@@ -65,8 +58,7 @@ struct service {
     SSL_CTX *ssl;
     struct srv_http *http;
     uv_signal_t sig_term, sig_int;
-    uv_pipe_t admin;
-    int admin_live;
+    struct plat_ipc_server *admin;
     char *admin_path;
     struct waiter *waits[WAIT_BUCKETS];
     size_t n_waits;
@@ -719,107 +711,63 @@ out:
 
 /* ---- admin socket ------------------------------------------------------------------- */
 
-static void admin_closed(uv_handle_t *h)
+/* The CLI on this machine wakes a device's long-poll through platform/ipc.h (frames of
+ * JSON, the same module as the agent's local IPC): {"verb": "wake", "device": ID} answers
+ * {"ok": true, "result": {"woken": true|false}} (false: queued for its next poll), and
+ * {"verb": "ping"}. The socket is 0600 in the data directory; a peer that is neither
+ * root nor the server's own user is refused as well. */
+static void admin_answer(struct plat_ipc_conn *c, const char *text)
 {
-    ward_free(h->data);
+    plat_ipc_send(c, text, strlen(text));
 }
 
-static void admin_write_done(uv_write_t *w, int status)
+static void admin_frame(void *ctx, struct plat_ipc_conn *c, int rc, const char *buf, size_t len)
 {
-    (void)status;
-    ward_free(w);
-}
-
-static void admin_reply(struct admin_client *c, const char *text)
-{
-    size_t n = strlen(text);
-    uv_write_t *w = ward_malloc(sizeof(*w) + n);
-    uv_buf_t b;
-    if (!w)
+    struct service *s = ctx;
+    const struct plat_ipc_peer *p = plat_ipc_conn_peer(c);
+    json_t *j = NULL;
+    const char *verb, *dev;
+    if (rc != 0 || (!p->admin && p->uid != (int64_t)geteuid())) {
+        admin_answer(c, rc != 0 ? "{\"ok\":false,\"error\":{\"code\":\"too_large\"}}"
+                                : "{\"ok\":false,\"error\":{\"code\":\"denied\"}}");
+        plat_ipc_conn_close(c);
         return;
-    memcpy(w + 1, text, n);
-    b = uv_buf_init((char *)(w + 1), (unsigned)n);
-    if (uv_write(w, (uv_stream_t *)&c->pipe, &b, 1, admin_write_done) != 0)
-        ward_free(w);
-}
-
-static void admin_line(struct admin_client *c, char *line)
-{
-    if (strncmp(line, "wake ", 5) == 0 && line[5]) {
-        int rc = wake_device(c->svc, line + 5);
-        admin_reply(c, rc == 1 ? "ok woken\n" : rc == 0 ? "ok pending\n" : "error\n");
-    } else if (strcmp(line, "ping") == 0) {
-        admin_reply(c, "ok pong\n");
+    }
+    if (ward_json_loadb(buf, len, NULL, &j, NULL) != 0 || !json_is_object(j)) {
+        admin_answer(c, "{\"ok\":false,\"error\":{\"code\":\"bad_request\"}}");
+        json_decref(j);
+        return;
+    }
+    verb = json_string_value(json_object_get(j, "verb"));
+    dev = json_string_value(json_object_get(j, "device"));
+    if (verb && strcmp(verb, "wake") == 0 && dev && dev[0]) {
+        int r = wake_device(s, dev);
+        admin_answer(c, r == 1   ? "{\"ok\":true,\"result\":{\"woken\":true}}"
+                        : r == 0 ? "{\"ok\":true,\"result\":{\"woken\":false}}"
+                                 : "{\"ok\":false,\"error\":{\"code\":\"internal\"}}");
+    } else if (verb && strcmp(verb, "ping") == 0) {
+        admin_answer(c, "{\"ok\":true,\"result\":{}}");
     } else {
-        admin_reply(c, "error unknown request\n");
+        admin_answer(c, "{\"ok\":false,\"error\":{\"code\":\"unknown_verb\"}}");
     }
-}
-
-static void admin_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-    struct admin_client *c = h->data;
-    (void)suggested;
-    *buf = uv_buf_init(c->line + c->len, (unsigned)(sizeof(c->line) - 1 - c->len));
-}
-
-static void admin_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
-{
-    struct admin_client *c = st->data;
-    char *nl;
-    (void)buf;
-    if (n < 0) {
-        uv_close((uv_handle_t *)st, admin_closed);
-        return;
-    }
-    c->len += (size_t)n;
-    c->line[c->len] = '\0';
-    while ((nl = strchr(c->line, '\n')) != NULL) {
-        *nl = '\0';
-        admin_line(c, c->line);
-        c->len -= (size_t)(nl + 1 - c->line);
-        memmove(c->line, nl + 1, c->len + 1);
-    }
-    if (c->len >= sizeof(c->line) - 1) /* an over-long line: drop the client */
-        uv_close((uv_handle_t *)st, admin_closed);
-}
-
-static void admin_connection(uv_stream_t *server, int status)
-{
-    struct service *s = server->data;
-    struct admin_client *c;
-    if (status != 0)
-        return;
-    c = ward_calloc(1, sizeof(*c));
-    if (!c)
-        return;
-    c->svc = s;
-    uv_pipe_init(s->loop, &c->pipe, 0);
-    c->pipe.data = c;
-    if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0 ||
-        uv_read_start((uv_stream_t *)&c->pipe, admin_alloc, admin_read) != 0)
-        uv_close((uv_handle_t *)&c->pipe, admin_closed);
+    json_decref(j);
 }
 
 static int admin_start(struct service *s)
 {
-    int r;
+    struct plat_ipc_server_opts o = {
+        .public_access = 0, .max_frame = 4096, .max_conns = 16, .idle_ms = 10000};
+    struct plat_ipc_server_cb cb = {.frame = admin_frame, .ctx = s};
+    char why[512];
+    int rc;
     s->admin_path = srv_app_path(s->app, SRV_FILE_ADMIN_SOCK);
     if (!s->admin_path)
         return WARD_ENOMEM;
-    unlink(s->admin_path); /* a stale socket from a killed server */
-    uv_pipe_init(s->loop, &s->admin, 0);
-    s->admin.data = s;
-    s->admin_live = 1;
-    r = uv_pipe_bind(&s->admin, s->admin_path);
-    if (r == 0)
-        r = chmod(s->admin_path, 0600) == 0 ? 0 : UV_EPERM;
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&s->admin, 64, admin_connection);
-    if (r != 0) {
-        WARD_ERROR("admin socket %s: %s", s->admin_path, uv_strerror(r));
-        return WARD_EIO;
-    }
-    return 0;
+    o.path = s->admin_path;
+    rc = plat_ipc_listen(s->loop, &o, &cb, &s->admin, why, sizeof(why));
+    if (rc != 0)
+        WARD_LOG_ERR(rc, "admin socket %s: %s", s->admin_path, why);
+    return rc;
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------- */
@@ -840,8 +788,8 @@ static void http_closed(void *arg)
 {
     struct service *s = arg;
     s->http = NULL;
-    if (s->admin_live && !uv_is_closing((uv_handle_t *)&s->admin))
-        uv_close((uv_handle_t *)&s->admin, close_cb);
+    plat_ipc_close(s->admin, NULL, NULL);
+    s->admin = NULL;
     uv_close((uv_handle_t *)&s->sig_term, close_cb);
     uv_close((uv_handle_t *)&s->sig_int, close_cb);
 }
@@ -916,8 +864,6 @@ int srv_serve(const char *data_dir, const struct srv_serve_opts *o)
     }
     if ((rc = admin_start(&s)) != 0) {
         srv_http_close(s.http, NULL, NULL);
-        if (s.admin_live)
-            uv_close((uv_handle_t *)&s.admin, close_cb);
         uv_run(&loop, UV_RUN_DEFAULT);
         goto out;
     }
@@ -940,9 +886,7 @@ out:
     uv_run(&loop, UV_RUN_NOWAIT);
     uv_walk(&loop, close_walk, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
-    if (s.admin_path)
-        unlink(s.admin_path);
-    ward_free(s.admin_path);
+    ward_free(s.admin_path); /* the socket went with plat_ipc_close */
     if (uv_loop_close(&loop) != 0) {
         WARD_LOG_ERR(WARD_EBUSY, "event loop still had open handles at exit");
         if (rc == 0)

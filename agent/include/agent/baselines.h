@@ -58,6 +58,9 @@ int agent_baselines_new(uv_loop_t *loop, struct agent_state *st, struct agent_se
 /* Daemon mode: keeps every held baseline under a drift watcher (started now for what the
  * database holds, and for each baseline evaluated later); news is reported through fn. */
 int agent_baselines_watch(struct agent_baselines *b, agent_baselines_news_fn fn, void *ctx);
+/* fn (NULL: none) hears of every evaluation stored, by a sync or a drift watcher, on the
+ * loop thread: the local IPC tells subscribers when compliance changed. */
+void agent_baselines_on_stored(struct agent_baselines *b, agent_baselines_news_fn fn, void *ctx);
 /* After a check-in: assigned is the answer's "baselines" array (borrowed for the call), or
  * NULL when the service did not send one (then only pending uploads happen). Requests go
  * through sess (the daemon's session, borrowed), and only while it still serves the
@@ -86,6 +89,12 @@ void agent_baselines_close(struct agent_baselines *b, void (*cb)(void *ctx), voi
 /* For `ward status`: {"baselines": n, "failing": n, "last_evaluation": ISO or null,
  * "unreported": n}; *out new. */
 int agent_baselines_status(struct agent_state *st, json_t **out);
+
+/* For the local IPC: [{id, version, description, mode, evaluated_at, compliant,
+ * failing_count, failing: [{id, kind, result, description, error}]}] of the active
+ * baselines, descriptions taken from the documents (never a setting's parameters); detail
+ * adds each failing result's expected and actual (for root). *out new. */
+int agent_baselines_compliance(struct agent_state *st, int detail, json_t **out);
 
 /* Validates a check-in's "baselines" member: an array of {id, version, sha256}. */
 int agent_baselines_check_assigned(const json_t *assigned);

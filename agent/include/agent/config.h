@@ -28,6 +28,7 @@ struct agent_config {
     int backoff_base;        /* seconds: first retry delay after a failed check-in */
     int backoff_cap;         /* seconds: longest retry delay; 0 = the interval (at least 60) */
     char *enroll_token_file; /* token an unenrolled service enrolls with (agent/provision.h) */
+    char *ipc_socket;        /* local IPC endpoint; NULL: agent_ipc_default_path */
 };
 
 /* Field types of the schema table. */

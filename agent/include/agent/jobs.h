@@ -25,6 +25,8 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "enforcement/command.h"
+
 struct agent_state;
 struct agent_session;
 struct agent_baselines;
@@ -74,6 +76,20 @@ void agent_jobs_kick(struct agent_jobs *js);
 /* The service acknowledged these results (array of command ids): parked commands among
  * them get resume(ACKED). */
 void agent_jobs_acked(struct agent_jobs *js, const json_t *ids);
+
+/* The local IPC's view. cb hears every job that starts ("running"), reports progress
+ * ("progress") and ends ("finished"); id and type borrowed for the call. */
+void agent_jobs_watch(struct agent_jobs *js,
+                      void (*cb)(void *ctx, const char *id, const char *type, const char *what),
+                      void *ctx);
+/* [{id, type, since, notice?}] of the jobs running in the lanes, notice being what the
+ * handler shows the person at the device (enf_cmd.notice), *out new. */
+int agent_jobs_running(struct agent_jobs *js, json_t **out);
+/* Hands the person at the device's request to the running command that offers one (id:
+ * that command; NULL: the first with a pending notice). WARD_ENOENT when none waits; the
+ * handler's WARD_ESTATE / WARD_EDENIED otherwise, each with why. */
+int agent_jobs_user_request(struct agent_jobs *js, const char *id, enum enf_cmd_user_op op,
+                            char *why, size_t whylen);
 
 /* 1 when a job runs in a lane (parked ones do not count). */
 int agent_jobs_busy(const struct agent_jobs *js);

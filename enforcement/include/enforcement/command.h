@@ -69,6 +69,12 @@ enum enf_cmd_phase {
 };
 
 /* What the agent does besides the result (applied in the result's transaction). */
+/* What the person at the device asks of a running command (local IPC, the tray). */
+enum enf_cmd_user_op {
+    ENF_USER_DEFER, /* postpone it, within the deferrals the command allows */
+    ENF_USER_NOW,   /* do not wait out the rest of the grace period */
+};
+
 enum enf_cmd_request {
     ENF_REQ_SYNC = 1u << 0,      /* check in again at once */
     ENF_REQ_INVENTORY = 1u << 1, /* a full inventory upload after this check-in */
@@ -148,6 +154,15 @@ struct enf_cmd {
     int (*start)(struct enf_cmd_job *j);
     void (*cancel)(struct enf_cmd_job *j);
     int (*resume)(struct enf_cmd_job *j, enum enf_cmd_phase phase);
+    /* Optional, for a command the person at the device should hear about while it runs (a
+     * pending reboot): a new object {action, due, deadline, deferrals, deferred, message}
+     * with due and deadline as UTC times, or NULL when there is nothing to show now. */
+    json_t *(*notice)(struct enf_cmd_job *j);
+    /* Optional: the person at the device asks (enum enf_cmd_user_op). 0 when done (the
+     * handler calls enf_job_progress with what changed, so the host can tell listeners);
+     * WARD_ESTATE with why when the command is past the point where it could, WARD_EDENIED
+     * when the command does not allow it (no deferrals left, the deadline). */
+    int (*user_request)(struct enf_cmd_job *j, enum enf_cmd_user_op op, char *why, size_t whylen);
 };
 
 /* This OS's commands, NULL-terminated (enforcement/src/<os>/commands.c). */

@@ -40,7 +40,11 @@ struct power_job {
     enum plat_power_action action;
     enum power_state state;
     int cancelled;
-    uint64_t grace_ms;
+    uint64_t grace_ms;   /* the wait, as it stands after deferrals */
+    uint64_t started_ms; /* uv_now when the grace period began */
+    int64_t due;         /* wall clock of the action, for the person at the device */
+    int64_t deadline;    /* 0: none */
+    unsigned deferred;   /* how often the user postponed it */
     char boot_id[BOOT_ID_LEN];
     int rc;
     char why[256];
@@ -78,6 +82,7 @@ static json_t *pending_output(const struct enf_cmd_job *j, const struct power_jo
                                json_integer(enf_param_int(j->params, "grace_seconds", 0))) != 0;
     bad |= json_object_set_new(out, "waited_seconds",
                                json_integer((json_int_t)(pj->grace_ms / 1000))) != 0;
+    bad |= json_object_set_new(out, "deferred", json_integer((json_int_t)pj->deferred)) != 0;
     if (deadline)
         bad |= json_object_set_new(out, "deadline", json_string(deadline)) != 0;
     bad |= json_object_set_new(out, "deferrals",
@@ -144,13 +149,14 @@ static int power_start(struct enf_cmd_job *j, enum plat_power_action action)
     char why[160], note[512];
     int rc, r;
 
-    if (deadline) {
-        int64_t t = 0, now = ward_time_now();
-        if (ward_time_parse_iso(deadline, &t) == 0) {
-            uint64_t left = t > now ? (uint64_t)(t - now) * 1000u : 0;
-            if (left < grace_ms)
-                grace_ms = left;
-        }
+    int64_t t = 0, now = ward_time_now();
+
+    if (deadline && ward_time_parse_iso(deadline, &t) == 0) {
+        uint64_t left = t > now ? (uint64_t)(t - now) * 1000u : 0;
+        if (left < grace_ms)
+            grace_ms = left;
+    } else {
+        t = 0;
     }
     pj = ward_calloc(1, sizeof(*pj));
     if (!pj)
@@ -158,6 +164,9 @@ static int power_start(struct enf_cmd_job *j, enum plat_power_action action)
     pj->j = j;
     pj->action = action;
     pj->grace_ms = grace_ms;
+    pj->started_ms = uv_now(j->loop);
+    pj->due = now + (int64_t)(grace_ms / 1000);
+    pj->deadline = t;
     rc = plat_boot_id(j->root, pj->boot_id, sizeof(pj->boot_id));
     if (rc != 0) {
         ward_free(pj);
@@ -198,6 +207,84 @@ static int reboot_start(struct enf_cmd_job *j)
 static int shutdown_start(struct enf_cmd_job *j)
 {
     return power_start(j, PLAT_POWER_POWEROFF);
+}
+
+/* ---- the person at the device: the pending action, deferrals, "now" ------------------------- */
+
+static json_t *power_notice(struct enf_cmd_job *j)
+{
+    struct power_job *pj = j->priv;
+    const char *message = enf_param_str(j->params, "message", NULL);
+    long long allowed = enf_param_int(j->params, "deferrals", 0);
+    char due[32], deadline[32];
+    if (!pj || pj->state != PW_GRACE)
+        return NULL; /* past the grace period: nothing left to decide */
+    ward_time_iso(pj->due, due, sizeof(due));
+    if (pj->deadline)
+        ward_time_iso(pj->deadline, deadline, sizeof(deadline));
+    return json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I, s:s?}", "action", action_name(pj->action),
+                     "due", due, "deadline", pj->deadline ? deadline : NULL, "deferrals",
+                     (json_int_t)allowed, "deferred", (json_int_t)pj->deferred, "defer_seconds",
+                     (json_int_t)enf_param_int(j->params, "defer_seconds", 3600), "message",
+                     message);
+}
+
+static void progress_due(struct enf_cmd_job *j, struct power_job *pj, const char *what)
+{
+    char note[160], due[32];
+    ward_time_iso(pj->due, due, sizeof(due));
+    snprintf(note, sizeof(note), "%s at %s (%s)", action_name(pj->action), due, what);
+    enf_job_progress(j, note);
+}
+
+static int power_user_request(struct enf_cmd_job *j, enum enf_cmd_user_op op, char *why,
+                              size_t whylen)
+{
+    struct power_job *pj = j->priv;
+    long long allowed = enf_param_int(j->params, "deferrals", 0);
+    uint64_t step = (uint64_t)enf_param_int(j->params, "defer_seconds", 3600);
+    uint64_t elapsed, left;
+    char what[64];
+
+    if (!pj || pj->state != PW_GRACE) {
+        snprintf(why, whylen, "the %s is under way already", action_name(pj ? pj->action : 0));
+        return WARD_ESTATE;
+    }
+    if (op == ENF_USER_NOW) {
+        WARD_INFO("%s %s: the user asked for it now", j->cmd->name, j->id);
+        elapsed = uv_now(j->loop) - pj->started_ms;
+        pj->grace_ms = elapsed;
+        pj->due = ward_time_now();
+        progress_due(j, pj, "the user asked for it now");
+        uv_timer_stop(&pj->timer);
+        grace_fired(&pj->timer);
+        return 0;
+    }
+    if ((long long)pj->deferred >= allowed) {
+        snprintf(why, whylen,
+                 allowed == 0 ? "the administrator allows no postponement of this %s"
+                              : "this %s was postponed as often as allowed already",
+                 action_name(pj->action));
+        return WARD_EDENIED;
+    }
+    if (pj->deadline && pj->due >= pj->deadline) {
+        snprintf(why, whylen, "the %s is due at its deadline and cannot move later",
+                 action_name(pj->action));
+        return WARD_EDENIED;
+    }
+    pj->due += (int64_t)step;
+    if (pj->deadline && pj->due > pj->deadline)
+        pj->due = pj->deadline;
+    pj->deferred++;
+    elapsed = uv_now(j->loop) - pj->started_ms;
+    left = pj->due > ward_time_now() ? (uint64_t)(pj->due - ward_time_now()) * 1000u : 0;
+    pj->grace_ms = elapsed + left;
+    uv_timer_start(&pj->timer, grace_fired, left, 0);
+    WARD_INFO("%s %s: postponed by the user (%u of %lld)", j->cmd->name, j->id, pj->deferred,
+              allowed);
+    snprintf(what, sizeof(what), "postponed by the user, %u of %lld", pj->deferred, allowed);
+    progress_due(j, pj, what);
+    return 0;
 }
 
 static void power_cancel(struct enf_cmd_job *j)
@@ -332,13 +419,19 @@ static const struct enf_field power_fields[] = {
      .min = 0,
      .max = 10,
      .def = "0",
-     .description = "How often the user may postpone the action. Recorded in the result; the "
-                    "tray that will offer the postponement is not there yet, so for now the "
-                    "grace period applies as given."},
+     .description = "How often the person at the device may postpone the action (the tray's "
+                    "\"Later\", `ward defer`), each time by `defer_seconds`, never past the "
+                    "deadline. The result says how often it was (`deferred`)."},
+    {.name = "defer_seconds",
+     .type = ENF_F_INT,
+     .min = 60,
+     .max = 86400,
+     .def = "3600",
+     .description = "How much later one postponement moves the action."},
     {.name = "message",
      .type = ENF_F_STRING,
-     .description = "Text for the user, shown with the countdown (kept in the command's "
-                    "progress until the tray displays it)."},
+     .description = "Text for the person at the device, shown by the tray with the countdown "
+                    "and kept in the command's progress."},
     {.name = NULL},
 };
 
@@ -346,18 +439,20 @@ const struct enf_cmd enf_cmd_reboot = {
     .name = "reboot",
     .summary = "Reboots the device through systemd-logind after the grace period (or at the "
                "deadline, whichever comes first). The result is first `accepted` with "
-               "`action`, `grace_seconds`, `waited_seconds`, `deferrals` and the current "
-               "`boot_id`; the reboot happens once the service acknowledged that, and after "
-               "the boot the final result is `{\"rebooted\": true, \"boot_id_before\", "
-               "\"boot_id_after\"}`. Deferrals are recorded but not offered yet: until the "
-               "tray offers them the grace period applies. A stopping agent cancels the "
-               "grace period (WARD_ECANCELED).",
+               "`action`, `grace_seconds`, `waited_seconds`, `deferrals`, `deferred` and the "
+               "current `boot_id`; the reboot happens once the service acknowledged that, and "
+               "after the boot the final result is `{\"rebooted\": true, \"boot_id_before\", "
+               "\"boot_id_after\"}`. During the grace period the person at the device sees "
+               "the countdown in the tray and may postpone it (`deferrals`) or restart at "
+               "once. A stopping agent cancels the grace period (WARD_ECANCELED).",
     .flags = ENF_CMD_REBOOTS,
     .fields = power_fields,
     .validate = power_validate,
     .start = reboot_start,
     .cancel = power_cancel,
     .resume = reboot_resume,
+    .notice = power_notice,
+    .user_request = power_user_request,
 };
 
 const struct enf_cmd enf_cmd_shutdown = {
@@ -367,12 +462,13 @@ const struct enf_cmd enf_cmd_shutdown = {
                "`action` \"poweroff\" and the current `boot_id`, the power-off once the "
                "service acknowledged, and when the device is next switched on the final "
                "result `{\"powered_off\": true, \"boot_id_before\", \"boot_id_after\"}`. "
-               "Deferrals are recorded but not offered yet: until the tray offers them the "
-               "grace period applies.",
+               "Deferrals work as for `reboot`.",
     .flags = ENF_CMD_REBOOTS,
     .fields = power_fields,
     .validate = power_validate,
     .start = shutdown_start,
     .cancel = power_cancel,
     .resume = shutdown_resume,
+    .notice = power_notice,
+    .user_request = power_user_request,
 };

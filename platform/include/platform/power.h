@@ -32,6 +32,7 @@ struct plat_session {
     char seat[32]; /* "" when none */
     char type[16]; /* "x11", "wayland", "mir", "tty", ... */
     char cls[16];  /* "user", "greeter", ... */
+    int active;    /* in the foreground of its seat (logind's Active) */
 };
 
 /* Graphical user sessions (type x11/wayland/mir, class "user"), from logind's ListSessions

@@ -140,9 +140,17 @@ static int classify(sd_bus *bus, const char *path, struct plat_session *s, char 
     if (rc == 1 && strcmp(cls, "user") != 0)
         rc = 0;
     if (rc == 1) {
+        sd_bus_error err = SD_BUS_ERROR_NULL;
+        int active = 0;
         /* both fit: they equal short constants */
         copy_field(s->type, sizeof(s->type), type);
         copy_field(s->cls, sizeof(s->cls), cls);
+        /* "Active": the session in the foreground of its seat. Unknown counts as not. */
+        if (sd_bus_get_property_trivial(bus, LOGIND_DEST, path, LOGIND_SESSION, "Active", &err, 'b',
+                                        &active) < 0)
+            active = 0;
+        sd_bus_error_free(&err);
+        s->active = active != 0;
     }
     free(type);
     free(cls);

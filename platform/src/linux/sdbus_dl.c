@@ -67,6 +67,10 @@ SD_FWD(int, -ENOSYS, sd_bus_get_property_string,
        (sd_bus * bus, const char *destination, const char *path, const char *interface,
         const char *member, sd_bus_error *ret_error, char **ret),
        (bus, destination, path, interface, member, ret_error, ret))
+SD_FWD(int, -ENOSYS, sd_bus_get_property_trivial,
+       (sd_bus * bus, const char *destination, const char *path, const char *interface,
+        const char *member, sd_bus_error *ret_error, char type, void *ret_ptr),
+       (bus, destination, path, interface, member, ret_error, type, ret_ptr))
 SD_FWD(int, -ENOSYS, sd_bus_match_signal,
        (sd_bus * bus, sd_bus_slot **ret, const char *sender, const char *path,
         const char *interface, const char *member, sd_bus_message_handler_t callback,
