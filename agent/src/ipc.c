@@ -585,7 +585,7 @@ static void broadcast(struct agent_ipc *ipc, unsigned ev, const char *name, json
 {
     for (struct client *cl = ipc->clients; cl; cl = cl->next)
         if (cl->conn && (cl->events & ev))
-            send_json(cl, json_pack("{s:s, s:O}", "event", name, data));
+            send_json(cl, json_pack("{s:s, s:O}", "event", name, "data", data));
     json_decref(data);
 }
 

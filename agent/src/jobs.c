@@ -79,7 +79,7 @@ static struct ward_store *store(const struct agent_jobs *js)
     return agent_state_store(js->st);
 }
 
-static void tell(struct agent_jobs *js, const struct job *j, const char *what)
+static void jobs_tell(struct agent_jobs *js, const struct job *j, const char *what)
 {
     if (js->watch && !js->closing)
         js->watch(js->watch_ctx, j->id, j->ej.cmd->name, what);
@@ -264,7 +264,7 @@ static void host_done(struct enf_cmd_job *ej, int hrc, json_t *output, const cha
     }
     json_decref(output);
     detach(j);
-    tell(js, j, "finished");
+    jobs_tell(js, j, "finished");
     if (rc == 0 && changed == 1 && js->l.results && !js->closing)
         js->l.results(js->l.ctx, hrc == 0 && (ej->requests & ENF_REQ_SYNC));
     job_settle(j);
@@ -331,7 +331,7 @@ static void host_progress(struct enf_cmd_job *ej, const char *text)
     if (rc != 0)
         WARD_LOG_WARN_ERR(rc, "cannot record the progress of command %s", j->id);
     WARD_INFO("command %s: %s", j->id, text);
-    tell(j->js, j, "progress");
+    jobs_tell(j->js, j, "progress");
 }
 
 static void on_download(int rc, const char *error, void *ctx)
@@ -497,7 +497,7 @@ static void call_start(struct job *j)
 {
     int rc;
     j->in_call = 1;
-    tell(j->js, j, "running");
+    jobs_tell(j->js, j, "running");
     rc = j->ej.cmd->start(&j->ej);
     j->in_call = 0;
     if (rc != 0 && !j->finished) {

@@ -107,6 +107,7 @@ static const struct param_field power_params[] = {
     {.name = "grace_seconds", .kind = PK_INT, .min = 0, .max = 86400},
     {.name = "deadline", .kind = PK_TIME},
     {.name = "deferrals", .kind = PK_INT, .min = 0, .max = 10},
+    {.name = "defer_seconds", .kind = PK_INT, .min = 60, .max = 86400},
     {.name = "message", .kind = PK_STR, .min = 0, .max = 256},
     {.name = NULL},
 };

@@ -62,7 +62,7 @@ static void usage(FILE *f)
             "  command send DEVICE TYPE [--param KEY=VALUE]... [--ttl DUR]\n"
             "  command send DEVICE lock | selective-wipe\n"
             "  command send DEVICE reboot|shutdown [--grace S] [--deadline ISO]\n"
-            "               [--deferrals N] [--message TEXT]\n"
+            "               [--deferrals N] [--defer-seconds S] [--message TEXT]\n"
             "  command send DEVICE script FILE [--interpreter PATH] [--user U] [--timeout S]\n"
             "               [--memory-mb N] [--cpu-seconds S] [--arg A]...\n"
             "  command send DEVICE package install|remove|upgrade NAME...\n"
@@ -696,7 +696,7 @@ static void command_send_usage(void)
             "usage: ward-server command send DEVICE TYPE [--param KEY=VALUE]... [--ttl DUR]\n"
             "       ward-server command send DEVICE lock | selective-wipe\n"
             "       ward-server command send DEVICE reboot|shutdown [--grace S] [--deadline ISO]\n"
-            "                   [--deferrals N] [--message TEXT]\n"
+            "                   [--deferrals N] [--defer-seconds S] [--message TEXT]\n"
             "       ward-server command send DEVICE script FILE [--interpreter PATH] [--user U]\n"
             "                   [--timeout S] [--memory-mb N] [--cpu-seconds S] [--arg A]...\n"
             "       ward-server command send DEVICE package install|remove|upgrade NAME...\n"
@@ -747,6 +747,11 @@ static int build_form(struct cli *c, struct srv_app *app, const char *form, json
             if (parse_int_opt(verb, "--deferrals", v, &n) != EXIT_OK)
                 return EXIT_USAGE;
             json_object_set_new(params, "deferrals", json_integer(n));
+        }
+        if (take_opt(c, "--defer-seconds", &v)) {
+            if (parse_seconds_opt(verb, "--defer-seconds", v, &n) != EXIT_OK)
+                return EXIT_USAGE;
+            json_object_set_new(params, "defer_seconds", json_integer(n));
         }
         if (take_opt(c, "--message", &v))
             json_object_set_new(params, "message", json_string(v));

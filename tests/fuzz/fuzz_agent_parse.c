@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for what the agent parses from outside during enrollment and check-in:
  * enrollment tokens, check-in answers, command envelopes, and command payloads (signed
- * here with a fixed key, so the fuzzer reaches every check after the signature). The first
+ * here with a fixed key, so the fuzzer reaches every check after the signature), and
+ * the local IPC's request frames, which any local user can send the daemon. The first
  * input byte picks the parser; results are checked, not just survived.
  */
 #include <stdint.h>
@@ -13,6 +14,7 @@
 
 #include "agent/checkin.h"
 #include "agent/commands.h"
+#include "agent/ipc.h"
 #include "agent/token.h"
 #include "ward/alloc.h"
 #include "ward/crypto.h"
@@ -120,13 +122,34 @@ static void fuzz_payload(const char *buf, size_t len)
     ward_free(s64);
 }
 
+/* A request is accepted only with a known verb whose fields all passed; a refusal names
+ * one of the documented codes. */
+static void fuzz_ipc(const char *buf, size_t len)
+{
+    static const char *const codes[] = {"bad_request",   "too_large", "unknown_verb",
+                                        "unknown_field", "bad_field", NULL};
+    struct agent_ipc_request rq;
+    char code[32] = "", msg[256] = "";
+    int rc = agent_ipc_parse(buf, len, &rq, code, sizeof(code), msg, sizeof(msg));
+    if (rc == 0) {
+        check(rq.verb != NULL && json_is_object(rq.req));
+    } else {
+        int known = 0;
+        for (size_t i = 0; codes[i]; i++)
+            known |= strcmp(code, codes[i]) == 0;
+        check(known && msg[0] != '\0' && strlen(msg) < sizeof(msg));
+    }
+    check(!rq.id || json_is_integer(rq.id) || json_is_string(rq.id));
+    json_decref(rq.req);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *buf = (const char *)data + 1;
     init();
     if (size < 1)
         return 0;
-    switch (data[0] % 4) {
+    switch (data[0] % 5) {
     case 0:
         fuzz_token(buf, size - 1);
         break;
@@ -136,8 +159,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2:
         fuzz_envelope(buf, size - 1);
         break;
-    default:
+    case 3:
         fuzz_payload(buf, size - 1);
+        break;
+    default:
+        fuzz_ipc(buf, size - 1);
         break;
     }
     return 0;
