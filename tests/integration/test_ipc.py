@@ -59,6 +59,7 @@ def setup(tmp, env=None, **cfg):
     a.enroll(s.token())
     a.device = a.status()["device_id"]
     a.start(env=agent_env(env))
+    a.proc.wait_for("local IPC on " + path)  # "running" comes before the socket
     return s, a
 
 
@@ -321,6 +322,7 @@ def case_squatted(tmp):
     os.unlink(path)
     # a live daemon on the name: the second one refuses
     a.start(env=agent_env())
+    a.proc.wait_for("local IPC on " + path)
     b = Agent(tmp, name="second", config=dict(FAST, ipc_socket=path,
                                               root=os.path.join(tmp, "root")))
     p = run(b.argv("run"), check_rc=1, env=agent_env(), timeout=30)
@@ -331,6 +333,7 @@ def case_squatted(tmp):
     a.stop(signal.SIGKILL)
     check(os.path.exists(path), "no stale socket left")
     a.start(env=agent_env())
+    a.proc.wait_for("local IPC on " + path)
     check(one(path, {"verb": "status"})["ok"], "the stale socket was not replaced")
     a.stop()
     check(not os.path.exists(path), "the socket outlived a clean stop")
