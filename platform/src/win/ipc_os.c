@@ -218,6 +218,24 @@ int ipc_os_listen(struct plat_ipc_server *s, char *why, size_t whylen)
         listener_free(l);
         return rc;
     }
+    /* Someone serving the name already: FILE_FLAG_FIRST_PIPE_INSTANCE refuses that on
+     * Windows, but wine lets a second server in, so ask first (a client that opens and
+     * closes at once is all the other server sees). The flag still closes the race. */
+    {
+        HANDLE probe = CreateFileW(l->name, GENERIC_READ, 0, NULL, OPEN_EXISTING,
+                                   SECURITY_SQOS_PRESENT | SECURITY_IDENTIFICATION, NULL);
+        DWORD e = probe == INVALID_HANDLE_VALUE ? GetLastError() : 0;
+        if (probe != INVALID_HANDLE_VALUE)
+            CloseHandle(probe);
+        if (probe != INVALID_HANDLE_VALUE || e == ERROR_PIPE_BUSY || e == ERROR_ACCESS_DENIED) {
+            snprintf(why, whylen,
+                     "the pipe %s exists already: another process (another agent, or one "
+                     "squatting the name) serves it, so the service does not start",
+                     s->path);
+            listener_free(l);
+            return WARD_EEXIST;
+        }
+    }
     l->first = make_instance(l, 1);
     if (l->first == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();

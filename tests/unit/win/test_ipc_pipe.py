@@ -3,8 +3,10 @@
 """The local IPC on Windows (platform/src/win/ipc_os.c) under wine: `ward run` serves its
 named pipe, `ward status` gets the live answer through it (the daemon's pid), a request
 the daemon refuses comes back as a typed error, and a second daemon configured for the
-same pipe name fails to start, saying the name is taken (FILE_FLAG_FIRST_PIPE_INSTANCE),
-while the first keeps answering. Usage: test_ipc_pipe.py WARD_EXE"""
+same pipe name fails to start, saying the name is taken, while the first keeps answering.
+Wine does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (a second server instance is created);
+what refuses here is the listener's probe for a server already on the name, which Windows
+backs with the flag. Usage: test_ipc_pipe.py WARD_EXE"""
 import json
 import os
 import shutil
