@@ -106,7 +106,7 @@ WT_TEST(reboot_and_shutdown)
     }
     expect("shutdown", "{\"grace\": 5}",
            "unknown member 'grace' for shutdown (allowed: grace_seconds, deadline, deferrals,"
-           " message)");
+           " defer_seconds, message)");
 }
 
 WT_TEST(run_script)
