@@ -65,6 +65,7 @@ struct agent_ipc {
     struct plat_ipc_server *srv;
     struct client *clients;
     json_t *last_compliance; /* what subscribers were told last */
+    struct agent_status_cache status_cache;
     int64_t started_at;
     int64_t last_sync_any; /* monotonic ms of the last non-root sync */
     struct sync_mark {
@@ -135,7 +136,7 @@ static void run_status(struct client *cl, const struct agent_ipc_request *rq)
     const struct plat_ipc_peer *p = peer_of(cl);
     json_t *st = NULL, *running = NULL;
     char t[32];
-    int rc = agent_status_collect(ipc->env.st, &st);
+    int rc = agent_status_collect_cached(ipc->env.st, &ipc->status_cache, &st);
     if (rc == 0)
         rc = agent_jobs_running(ipc->env.parts->jobs, &running);
     if (rc != 0) {
@@ -710,6 +711,7 @@ static void ipc_maybe_done(struct agent_ipc *ipc)
     if (!ipc->closing || ipc->srv || ipc->clients || ipc->works)
         return;
     json_decref(ipc->last_compliance);
+    agent_status_cache_release(&ipc->status_cache);
     ward_free(ipc->path);
     ward_free(ipc);
     if (cb)

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <uv.h>
 
 #include "agent/baselines.h"
 #include "enforcement/baseline.h"
@@ -24,6 +25,12 @@
 struct agent_state {
     char *dir;
     struct ward_store *store;
+    /* agent_state_get's statement, prepared once: `ward status` over the local IPC reads
+     * a dozen keys per answer and preparing was half its cost. The lock: work threads
+     * read meta too. */
+    sqlite3_stmt *get;
+    uv_mutex_t get_lock;
+    int lock_live;
 };
 
 static const struct ward_migration migrations[] = {
@@ -115,6 +122,11 @@ int agent_state_open(const char *dir, struct agent_state **out)
         rc = WARD_ENOMEM;
         goto out;
     }
+    if (uv_mutex_init(&st->get_lock) != 0) {
+        rc = WARD_EIO;
+        goto out;
+    }
+    st->lock_live = 1;
     rc = plat_fs_make_private_dir(dir, &repaired, why, sizeof(why));
     if (rc != 0) {
         WARD_LOG_ERR(rc, "state directory: %s", why[0] ? why : dir);
@@ -145,6 +157,9 @@ void agent_state_close(struct agent_state *st)
 {
     if (!st)
         return;
+    sqlite3_finalize(st->get);
+    if (st->lock_live)
+        uv_mutex_destroy(&st->get_lock);
     ward_store_close(st->store);
     ward_free(st->dir);
     ward_free(st);
@@ -176,19 +191,23 @@ const char *agent_state_dir(const struct agent_state *st)
 
 int agent_state_get(struct agent_state *st, const char *key, char **out)
 {
-    sqlite3_stmt *stmt = NULL;
-    int rc = ward_store_prepare(st->store, "SELECT value FROM meta WHERE key = ?1", &stmt);
-    if (rc != 0)
-        return rc;
-    sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
-    rc = ward_store_step(st->store, stmt);
-    if (rc == WARD_STORE_ROW) {
-        *out = ward_strdup((const char *)sqlite3_column_text(stmt, 0));
-        rc = *out ? 0 : WARD_ENOMEM;
-    } else if (rc == 0) {
-        rc = WARD_ENOENT;
+    int rc = 0;
+    uv_mutex_lock(&st->get_lock);
+    if (!st->get)
+        rc = ward_store_prepare(st->store, "SELECT value FROM meta WHERE key = ?1", &st->get);
+    if (rc == 0) {
+        sqlite3_bind_text(st->get, 1, key, -1, SQLITE_STATIC);
+        rc = ward_store_step(st->store, st->get);
+        if (rc == WARD_STORE_ROW) {
+            *out = ward_strdup((const char *)sqlite3_column_text(st->get, 0));
+            rc = *out ? 0 : WARD_ENOMEM;
+        } else if (rc == 0) {
+            rc = WARD_ENOENT;
+        }
+        sqlite3_reset(st->get); /* no read transaction stays open */
+        sqlite3_clear_bindings(st->get);
     }
-    sqlite3_finalize(stmt);
+    uv_mutex_unlock(&st->get_lock);
     return rc;
 }
 

@@ -45,7 +45,46 @@ static void put(json_t *o, const char *k, json_t *v, int *rc)
     *rc = v && json_object_set_new(o, k, v) == 0 ? 0 : WARD_ENOMEM;
 }
 
+/* The certificate's validity from cache when the PEM is the one it was read from. */
+static int cert_times(const char *cert, struct agent_status_cache *cache, time_t *nb, time_t *na)
+{
+    X509 *x = NULL;
+    int ok;
+    if (cache && cache->cert && strcmp(cache->cert, cert) == 0) {
+        *nb = (time_t)cache->not_before;
+        *na = (time_t)cache->not_after;
+        return cache->ok;
+    }
+    ok = ward_x509_parse(cert, strlen(cert), &x) == 0 && ward_x509_validity(x, nb, na) == 0;
+    X509_free(x);
+    if (cache) {
+        char *copy = ward_strdup(cert);
+        if (copy) {
+            ward_free(cache->cert);
+            cache->cert = copy;
+            cache->not_before = (int64_t)*nb;
+            cache->not_after = (int64_t)*na;
+            cache->ok = ok;
+        }
+    }
+    return ok;
+}
+
+void agent_status_cache_release(struct agent_status_cache *cache)
+{
+    if (!cache)
+        return;
+    ward_free(cache->cert);
+    memset(cache, 0, sizeof(*cache));
+}
+
 int agent_status_collect(struct agent_state *st, json_t **out)
+{
+    return agent_status_collect_cached(st, NULL, out);
+}
+
+int agent_status_collect_cached(struct agent_state *st, struct agent_status_cache *cache,
+                                json_t **out)
 {
     enum agent_lifecycle l = agent_identity_lifecycle(st);
     struct agent_outbox_stats os;
@@ -58,10 +97,9 @@ int agent_status_collect(struct agent_state *st, json_t **out)
     if (!o)
         return WARD_ENOMEM;
     if (l != AGENT_NOT_ENROLLED && agent_state_get(st, "device_cert", &cert) == 0) {
-        X509 *x = NULL;
         time_t nb = 0, na = 0;
         char t[32];
-        if (ward_x509_parse(cert, strlen(cert), &x) == 0 && ward_x509_validity(x, &nb, &na) == 0) {
+        if (cert_times(cert, cache, &nb, &na)) {
             ward_time_iso((int64_t)na, t, sizeof(t));
             json_decref(not_after);
             not_after = json_string(t);
@@ -69,7 +107,6 @@ int agent_status_collect(struct agent_state *st, json_t **out)
             json_decref(renew_at);
             renew_at = json_string(t);
         }
-        X509_free(x);
     }
     ward_free(cert);
     if (l == AGENT_NEEDS_REENROLLMENT) {

@@ -167,12 +167,13 @@ int ipc_os_listen(struct plat_ipc_server *s, char *why, size_t whylen)
     char *dir, *slash;
     int rc, r;
 
-    if (fill_sun(s->path, &sa) != 0 || s->path[0] != '/') {
-        snprintf(why, whylen, "socket path \"%s\" must be absolute and under %zu bytes", s->path,
+    if (fill_sun(s->path, &sa) != 0) {
+        snprintf(why, whylen, "socket path \"%s\" must be under %zu bytes", s->path,
                  sizeof(sa.sun_path));
         return WARD_EPATH;
     }
-    dir = ward_strdup(s->path);
+    /* a relative path is relative to the working directory, as for bind(2) */
+    dir = ward_strdup(strchr(s->path, '/') ? s->path : "./x");
     if (!dir)
         return WARD_ENOMEM;
     slash = strrchr(dir, '/');
