@@ -8,10 +8,11 @@ import base64
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 
-from wardlib import (Server, check, enroll_direct, https, main, make_device_identity,
+from wardlib import (Server, check, enroll_direct, free_port, https, main, make_device_identity,
                      openssl, run, token_fields, SERVER)
 
 
@@ -250,6 +251,43 @@ def case_long_poll(tmp):
         check(out["r"][0] == 503, out)
     finally:
         s.stop()
+
+
+def case_admin_socket(tmp):
+    """The admin socket (platform/ipc.h) with a data directory given relative to the
+    working directory, as a person types it: `wake` reaches the running server; a second
+    server on the same data directory refuses to start (the socket answers), and one
+    killed leaves a stale socket the next start replaces."""
+    port = free_port()
+    env = dict(os.environ)
+    run([SERVER, "--data-dir", "srv", "init", "--listen", "127.0.0.1:%d" % port], check_rc=0,
+        cwd=tmp)
+    p = subprocess.Popen([SERVER, "--data-dir", "srv", "serve"], cwd=tmp, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stdout.readline()
+        check("listening on" in line, line + p.stderr.read() if p.poll() is not None else line)
+        # the same server through the usual helper, for an enrolled device to wake
+        s = Server.__new__(Server)
+        s.dir, s.port, s.proc = os.path.join(tmp, "srv"), port, None
+        s.url, s.ca = "https://127.0.0.1:%d" % port, os.path.join(tmp, "srv", "ca.pem")
+        dev, _, _ = enroll_direct(s, tmp, s.token())
+        r = run([SERVER, "--data-dir", "srv", "wake", dev], cwd=tmp, check_rc=0)
+        check("pending" in r.stdout or "woke" in r.stdout, r.stdout + r.stderr)
+        second = run([SERVER, "--data-dir", "srv", "serve", "--listen",
+                      "127.0.0.1:%d" % free_port()], cwd=tmp, timeout=20)
+        check(second.returncode != 0 and "another daemon already answers" in second.stderr,
+              second.stderr)
+        p.kill()
+        p.wait(10)
+        check(os.path.exists(os.path.join(tmp, "srv", "admin.sock")), "no stale socket")
+        p = subprocess.Popen([SERVER, "--data-dir", "srv", "serve"], cwd=tmp, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        check("listening on" in line, "the stale socket was not replaced: " + line)
+    finally:
+        p.kill()
+        p.wait(10)
 
 
 def case_renewal(tmp):

@@ -119,9 +119,9 @@ class Proc:
         return int(fields[11]) + int(fields[12])
 
 
-def run(argv, timeout=60, env=None, check_rc=None):
+def run(argv, timeout=60, env=None, check_rc=None, cwd=None):
     r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL, cwd=cwd)
     if check_rc is not None and r.returncode != check_rc:
         raise Fail("%s exited %d (wanted %d)\nstdout:\n%s\nstderr:\n%s"
                    % (" ".join(argv), r.returncode, check_rc, r.stdout, r.stderr))
