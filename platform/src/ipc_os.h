@@ -49,11 +49,34 @@ void ipc_conn_discard(struct plat_ipc_conn *c);
 /* The OS layer's listener is gone (after ipc_os_close). */
 void ipc_os_closed(struct plat_ipc_server *s);
 
+/* The frame header: 4 bytes, big-endian. */
+static inline void ipc_put_len(unsigned char *p, size_t n)
+{
+    p[0] = (unsigned char)(n >> 24);
+    p[1] = (unsigned char)(n >> 16);
+    p[2] = (unsigned char)(n >> 8);
+    p[3] = (unsigned char)n;
+}
+static inline size_t ipc_get_len(const unsigned char *p)
+{
+    return ((size_t)p[0] << 24) | ((size_t)p[1] << 16) | ((size_t)p[2] << 8) | (size_t)p[3];
+}
+
+/* Monotonic milliseconds (uv_hrtime), for the blocking client's deadlines. */
+static inline int64_t ipc_now_ms(void)
+{
+    return (int64_t)(uv_hrtime() / 1000000u);
+}
+
 /* OS layer. */
 int ipc_os_listen(struct plat_ipc_server *s, char *why, size_t whylen);
 /* Closes the listener; calls ipc_os_closed once its handles are gone. */
 void ipc_os_close(struct plat_ipc_server *s);
 /* The peer of an accepted connection; an error refuses it (a remote pipe client). */
 int ipc_os_peer(struct plat_ipc_conn *c, struct plat_ipc_peer *peer);
+/* The blocking client: all n bytes written (write = 1) or read, by deadline (ipc_now_ms
+ * milliseconds; 0: none). WARD_ETIMEDOUT, WARD_ECONNECT when the other end closed. */
+int ipc_os_client_io(struct plat_ipc_client *c, int write, unsigned char *p, size_t n,
+                     int64_t deadline);
 
 #endif

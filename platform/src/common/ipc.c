@@ -7,6 +7,7 @@
  */
 #define WARD_LOG_TAG "ipc"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "../errmap.h"
@@ -115,18 +116,12 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
 }
 
-static size_t frame_len(const char *p)
-{
-    const unsigned char *u = (const unsigned char *)p;
-    return ((size_t)u[0] << 24) | ((size_t)u[1] << 16) | ((size_t)u[2] << 8) | (size_t)u[3];
-}
-
 /* Delivers every complete frame in the buffer; grows it for a partial one. */
 static void deliver(struct plat_ipc_conn *c)
 {
     struct plat_ipc_server *s = c->srv;
     while (!c->closing && c->in_len >= PLAT_IPC_HDR) {
-        size_t n = frame_len(c->in), need = PLAT_IPC_HDR + n;
+        size_t n = ipc_get_len((const unsigned char *)c->in), need = PLAT_IPC_HDR + n;
         if (n > s->o.max_frame) {
             uv_read_stop((uv_stream_t *)&c->pipe);
             s->cb.frame(s->cb.ctx, c, WARD_ETOOBIG, NULL, n);
@@ -300,10 +295,7 @@ int plat_ipc_send(struct plat_ipc_conn *c, const char *buf, size_t len)
     if (!w)
         return WARD_ENOMEM;
     p = (unsigned char *)(w + 1);
-    p[0] = (unsigned char)(len >> 24);
-    p[1] = (unsigned char)(len >> 16);
-    p[2] = (unsigned char)(len >> 8);
-    p[3] = (unsigned char)len;
+    ipc_put_len(p, len);
     if (len)
         memcpy(p + PLAT_IPC_HDR, buf, len);
     b = uv_buf_init((char *)p, (unsigned)(PLAT_IPC_HDR + len));
@@ -355,4 +347,54 @@ void plat_ipc_conn_close(struct plat_ipc_conn *c)
         ward_free(req);
     }
     conn_close_now(c);
+}
+
+/* ---- the blocking client's frames (the transport is the OS layer's) ----------------------- */
+
+static int64_t deadline_of(unsigned timeout_ms)
+{
+    return timeout_ms ? ipc_now_ms() + (int64_t)timeout_ms : 0;
+}
+
+int plat_ipc_client_send(struct plat_ipc_client *c, const char *buf, size_t len,
+                         unsigned timeout_ms)
+{
+    unsigned char hdr[PLAT_IPC_HDR];
+    int64_t deadline = deadline_of(timeout_ms);
+    int rc;
+    if (len > PLAT_IPC_FRAME_LIMIT)
+        return WARD_ETOOBIG;
+    ipc_put_len(hdr, len);
+    rc = ipc_os_client_io(c, 1, hdr, sizeof(hdr), deadline);
+    return rc != 0 ? rc : ipc_os_client_io(c, 1, (unsigned char *)(uintptr_t)buf, len, deadline);
+}
+
+int plat_ipc_client_recv(struct plat_ipc_client *c, size_t max, unsigned timeout_ms, char **buf,
+                         size_t *len)
+{
+    unsigned char hdr[PLAT_IPC_HDR];
+    int64_t deadline = deadline_of(timeout_ms);
+    size_t n;
+    char *p;
+    int rc;
+    *buf = NULL;
+    *len = 0;
+    rc = ipc_os_client_io(c, 0, hdr, sizeof(hdr), deadline);
+    if (rc != 0)
+        return rc;
+    n = ipc_get_len(hdr);
+    if (n > max || n > PLAT_IPC_FRAME_LIMIT)
+        return WARD_ETOOBIG;
+    p = ward_malloc(n + 1);
+    if (!p)
+        return WARD_ENOMEM;
+    rc = ipc_os_client_io(c, 0, (unsigned char *)p, n, deadline);
+    if (rc != 0) {
+        ward_free(p);
+        return rc;
+    }
+    p[n] = '\0';
+    *buf = p;
+    *len = n;
+    return 0;
 }

@@ -255,18 +255,13 @@ struct plat_ipc_client {
     int fd;
 };
 
-static int64_t mono_ms(void)
-{
-    return (int64_t)(uv_hrtime() / 1000000u);
-}
-
 static int wait_fd(int fd, short events, int64_t deadline_ms)
 {
     for (;;) {
         struct pollfd p = {.fd = fd, .events = events};
         int timeout = -1, r;
         if (deadline_ms > 0) {
-            int64_t left = deadline_ms - mono_ms();
+            int64_t left = deadline_ms - ipc_now_ms();
             if (left <= 0)
                 return WARD_ETIMEDOUT;
             timeout = left > 1000000 ? 1000000 : (int)left;
@@ -279,11 +274,6 @@ static int wait_fd(int fd, short events, int64_t deadline_ms)
         if (errno != EINTR)
             return plat_err_from_errno(errno);
     }
-}
-
-static int64_t deadline_of(unsigned timeout_ms)
-{
-    return timeout_ms ? mono_ms() + (int64_t)timeout_ms : 0;
 }
 
 int plat_ipc_connect(const char *path, unsigned timeout_ms, struct plat_ipc_client **out)
@@ -337,22 +327,6 @@ static int write_all(int fd, const unsigned char *p, size_t n, int64_t deadline)
     return 0;
 }
 
-int plat_ipc_client_send(struct plat_ipc_client *c, const char *buf, size_t len,
-                         unsigned timeout_ms)
-{
-    unsigned char hdr[PLAT_IPC_HDR];
-    int64_t deadline = deadline_of(timeout_ms);
-    int rc;
-    if (len > PLAT_IPC_FRAME_LIMIT)
-        return WARD_ETOOBIG;
-    hdr[0] = (unsigned char)(len >> 24);
-    hdr[1] = (unsigned char)(len >> 16);
-    hdr[2] = (unsigned char)(len >> 8);
-    hdr[3] = (unsigned char)len;
-    rc = write_all(c->fd, hdr, sizeof(hdr), deadline);
-    return rc != 0 ? rc : write_all(c->fd, (const unsigned char *)buf, len, deadline);
-}
-
 static int read_all(int fd, unsigned char *p, size_t n, int64_t deadline)
 {
     while (n > 0) {
@@ -377,34 +351,10 @@ static int read_all(int fd, unsigned char *p, size_t n, int64_t deadline)
     return 0;
 }
 
-int plat_ipc_client_recv(struct plat_ipc_client *c, size_t max, unsigned timeout_ms, char **buf,
-                         size_t *len)
+int ipc_os_client_io(struct plat_ipc_client *c, int write, unsigned char *p, size_t n,
+                     int64_t deadline)
 {
-    unsigned char hdr[PLAT_IPC_HDR];
-    int64_t deadline = deadline_of(timeout_ms);
-    size_t n;
-    char *p;
-    int rc;
-    *buf = NULL;
-    *len = 0;
-    rc = read_all(c->fd, hdr, sizeof(hdr), deadline);
-    if (rc != 0)
-        return rc;
-    n = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];
-    if (n > max || n > PLAT_IPC_FRAME_LIMIT)
-        return WARD_ETOOBIG;
-    p = ward_malloc(n + 1);
-    if (!p)
-        return WARD_ENOMEM;
-    rc = read_all(c->fd, (unsigned char *)p, n, deadline);
-    if (rc != 0) {
-        ward_free(p);
-        return rc;
-    }
-    p[n] = '\0';
-    *buf = p;
-    *len = n;
-    return 0;
+    return write ? write_all(c->fd, p, n, deadline) : read_all(c->fd, p, n, deadline);
 }
 
 intptr_t plat_ipc_client_waitable(const struct plat_ipc_client *c)

@@ -426,17 +426,17 @@ static int io_once(struct plat_ipc_client *c, int write, void *p, DWORD n, DWORD
     return *done == 0 && !write ? WARD_ECONNECT : 0;
 }
 
-static int io_all(struct plat_ipc_client *c, int write, char *p, size_t n, unsigned timeout_ms)
+int ipc_os_client_io(struct plat_ipc_client *c, int write, unsigned char *p, size_t n,
+                     int64_t deadline)
 {
-    DWORD start = GetTickCount();
     while (n > 0) {
-        DWORD done = 0, left = timeout_ms;
+        DWORD done = 0, left = 0;
         int rc;
-        if (timeout_ms) {
-            DWORD spent = GetTickCount() - start;
-            if (spent >= timeout_ms)
+        if (deadline) {
+            int64_t ms = deadline - ipc_now_ms();
+            if (ms <= 0)
                 return WARD_ETIMEDOUT;
-            left = timeout_ms - spent;
+            left = ms > 0x7fffffff ? 0x7fffffff : (DWORD)ms;
         }
         rc = io_once(c, write, p, n > 65536 ? 65536 : (DWORD)n, &done, left);
         if (rc != 0)
@@ -444,50 +444,6 @@ static int io_all(struct plat_ipc_client *c, int write, char *p, size_t n, unsig
         p += done;
         n -= done;
     }
-    return 0;
-}
-
-int plat_ipc_client_send(struct plat_ipc_client *c, const char *buf, size_t len,
-                         unsigned timeout_ms)
-{
-    char hdr[PLAT_IPC_HDR];
-    int rc;
-    if (len > PLAT_IPC_FRAME_LIMIT)
-        return WARD_ETOOBIG;
-    hdr[0] = (char)(len >> 24);
-    hdr[1] = (char)(len >> 16);
-    hdr[2] = (char)(len >> 8);
-    hdr[3] = (char)len;
-    rc = io_all(c, 1, hdr, sizeof(hdr), timeout_ms);
-    return rc != 0 ? rc : io_all(c, 1, (char *)(uintptr_t)buf, len, timeout_ms);
-}
-
-int plat_ipc_client_recv(struct plat_ipc_client *c, size_t max, unsigned timeout_ms, char **buf,
-                         size_t *len)
-{
-    unsigned char hdr[PLAT_IPC_HDR];
-    size_t n;
-    char *p;
-    int rc;
-    *buf = NULL;
-    *len = 0;
-    rc = io_all(c, 0, (char *)hdr, sizeof(hdr), timeout_ms);
-    if (rc != 0)
-        return rc;
-    n = ((size_t)hdr[0] << 24) | ((size_t)hdr[1] << 16) | ((size_t)hdr[2] << 8) | hdr[3];
-    if (n > max || n > PLAT_IPC_FRAME_LIMIT)
-        return WARD_ETOOBIG;
-    p = ward_malloc(n + 1);
-    if (!p)
-        return WARD_ENOMEM;
-    rc = io_all(c, 0, p, n, timeout_ms);
-    if (rc != 0) {
-        ward_free(p);
-        return rc;
-    }
-    p[n] = '\0';
-    *buf = p;
-    *len = n;
     return 0;
 }
 
