@@ -18,6 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from wardlib import (Agent, Server, WARD, check, main, run, wait_until)  # noqa: E402
 import dbusmock_bus  # noqa: E402
+import ipc_client  # noqa: E402
 
 FAST = {"backoff_base": 1, "backoff_cap": 2, "connect_timeout": 2}
 CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ipc_client.py")
@@ -84,20 +85,9 @@ def raw_client(path):
 
 
 def recv_frame(s):
-    h = b""
-    while len(h) < 4:
-        c = s.recv(4 - len(h))
-        if not c:
-            return None
-        h += c
-    n = struct.unpack(">I", h)[0]
-    d = b""
-    while len(d) < n:
-        c = s.recv(n - len(d))
-        if not c:
-            return None
-        d += c
-    return json.loads(d)
+    """One answer (parsed), or None when the daemon closed the connection."""
+    f = ipc_client.recv_frame(s)
+    return None if f is None else json.loads(f)
 
 
 def put_baseline(s, tmp, device, settings, bid="it-ipc", version=1):
