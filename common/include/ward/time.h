@@ -12,6 +12,8 @@
 
 /* Thread-safe UTC conversion; WARD_EINVAL for a time the OS cannot represent. */
 int ward_gmtime(time_t t, struct tm *out);
+/* The same in the machine's time zone (TZ), for what people read. */
+int ward_localtime(time_t t, struct tm *out);
 /* "2026-11-28T10:00:00Z" into out (at least 21 bytes); "" for t <= 0 or a bad time. */
 void ward_time_iso(int64_t t, char *out, size_t outlen);
 /* Parses exactly "YYYY-MM-DDTHH:MM:SSZ"; WARD_EPARSE otherwise. */

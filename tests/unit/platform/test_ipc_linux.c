@@ -163,8 +163,10 @@ static long read_frame(int fd, char *out, size_t cap)
 static char *scratch_sock(const char *name)
 {
     const char *d = wt_tmpdir();
-    char *p = ward_malloc(strlen(d) + strlen(name) + 2);
-    sprintf(p, "%s/%s", d, name);
+    size_t n = strlen(d) + strlen(name) + 2;
+    char *p = ward_malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", d, name);
     return p;
 }
 
