@@ -412,6 +412,10 @@ int main(int argc, char **argv)
     }
     if (!t.sock)
         t.sock = g_strdup(g_getenv("WARD_IPC_SOCKET") ?: plat_ipc_default_path());
+    /* No OpenGL: a tray draws nothing with it, and GDK's GLX probe of the display's
+     * visuals loads Mesa (llvmpipe: libLLVM) for good, three quarters of an idle tray's
+     * memory (bench/tray). A GDK_GL the user set stays. */
+    g_setenv("GDK_GL", "disable", FALSE);
     ward_json_init();
     notify_init("Ward");
     t.gapp = gtk_application_new("org.ward.Tray", G_APPLICATION_DEFAULT_FLAGS);
