@@ -7,6 +7,7 @@ postponed and brought forward by the user of the active session (python-dbusmock
 on a private bus)."""
 import json
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -34,11 +35,24 @@ def agent_env(extra=None):
     return e
 
 
+# What nobody runs, copied where nobody can reach it: the checkout and build tree may sit
+# in a 0700 directory (CI clones into mktemp -d).
+NB = {}
+
+
 def sock_dir(tmp):
-    """A directory nobody can reach (tmp is 0700 by mkdtemp) for the socket."""
+    """A directory nobody can reach (tmp is 0700 by mkdtemp) for the socket, and nobody's
+    copies of the client and of ward."""
     os.chmod(tmp, 0o755)
     d = os.path.join(tmp, "run")
     os.makedirs(d, mode=0o755, exist_ok=True)
+    b = os.path.join(tmp, "bin")
+    if not os.path.isdir(b):
+        os.makedirs(b, mode=0o755)
+        NB["client"] = shutil.copy(CLIENT, os.path.join(b, "ipc_client.py"))
+        NB["ward"] = shutil.copy(WARD, os.path.join(b, "ward"))
+        for f in NB.values():
+            os.chmod(f, 0o755)
     return d
 
 
@@ -66,7 +80,8 @@ def setup(tmp, env=None, **cfg):
 
 def call(path, *reqs, user=None, rc=0):
     """Answers (parsed) to reqs sent on one connection, as root or as nobody."""
-    argv = ([] if user is None else NOBODY) + ["/usr/bin/python3", CLIENT, path] + [
+    argv = ([] if user is None else NOBODY) + [
+        "/usr/bin/python3", CLIENT if user is None else NB["client"], path] + [
         r if isinstance(r, str) else json.dumps(r) for r in reqs]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     check(p.returncode == rc, "client exit %d, wanted %d: %s" % (p.returncode, rc, p.stderr))
@@ -136,16 +151,16 @@ def case_status_any_user(tmp):
         admin = one(a.sock, {"verb": "compliance"})["result"]["baselines"][0]["failing"][0]
         check("expected" in admin, admin)
         # the CLI as nobody: the database is out of reach, the daemon answers
-        p = run(NOBODY + [WARD, "--config", a.config, "--state-dir", a.state, "status",
+        p = run(NOBODY + [NB["ward"], "--config", a.config, "--state-dir", a.state, "status",
                           "--json"], check_rc=0)
         j = json.loads(p.stdout)
         check(j["device_id"] == a.device and j["daemon"]["pid"] == a.proc.p.pid, j)
-        p = run(NOBODY + [WARD, "--config", a.config, "--state-dir", a.state, "status"],
+        p = run(NOBODY + [NB["ward"], "--config", a.config, "--state-dir", a.state, "status"],
                 check_rc=0)
         check("daemon:            running, pid %d" % a.proc.p.pid in p.stdout, p.stdout)
         # no daemon: the CLI says why it cannot answer as nobody, and root reads the database
         a.stop()
-        p = run(NOBODY + [WARD, "--config", a.config, "--state-dir", a.state, "status"],
+        p = run(NOBODY + [NB["ward"], "--config", a.config, "--state-dir", a.state, "status"],
                 check_rc=1)
         check("no agent daemon answers" in p.stderr, p.stderr)
         p = run(a.argv("status"), check_rc=0)
@@ -343,7 +358,7 @@ def case_sync_rate_limited(tmp):
         ans = one(a.sock, {"verb": "sync"}, user="nobody")
         check(not ans["ok"] and ans["error"]["code"] == "rate_limited" and
               0 < ans["error"]["retry_after"] <= 60, ans)
-        p = run(NOBODY + [WARD, "--config", a.config, "--state-dir", a.state, "sync"],
+        p = run(NOBODY + [NB["ward"], "--config", a.config, "--state-dir", a.state, "sync"],
                 check_rc=1)
         check("rate_limited" in p.stderr, p.stderr)
         p = run(a.argv("sync"), check_rc=0)
@@ -385,10 +400,10 @@ def case_defer_restart(tmp):
             ans = one(a.sock, {"verb": "defer"}, user="nobody")
             check(not ans["ok"] and ans["error"]["code"] == "denied", ans)
             lg.set_property(path, "org.freedesktop.login1.Session", "Active", True)
-            sub = subprocess.Popen(NOBODY + ["/usr/bin/python3", CLIENT, a.sock, "--listen",
+            sub = subprocess.Popen(NOBODY + ["/usr/bin/python3", NB["client"], a.sock, "--listen",
                                              "3", "15"], stdout=subprocess.PIPE, text=True)
             time.sleep(0.5)
-            p = run(NOBODY + [WARD, "--config", a.config, "--state-dir", a.state, "defer"],
+            p = run(NOBODY + [NB["ward"], "--config", a.config, "--state-dir", a.state, "defer"],
                     check_rc=0)
             check("postponed" in p.stdout, p.stdout)
             n1 = notice()
