@@ -73,7 +73,8 @@ struct agent_ipc {
         int64_t at;
     } marks[16];
     unsigned next_mark;
-    unsigned works; /* session checks in flight */
+    unsigned works;                   /* session checks in flight */
+    struct ward_log_limit denied_log; /* any local user can ask for a refusal */
     int closing;
     void (*close_cb)(void *ctx);
     void *close_ctx;
@@ -271,8 +272,11 @@ static void check_after(uv_work_t *w, int status)
                                 : "only the user of the active session (or root) may answer a "
                                   "pending restart%s",
                      sc->rc < 0 ? (sc->why[0] ? sc->why : ward_strerror(sc->rc)) : "");
-            WARD_INFO("refused a restart answer from local user %s: not at the active session",
-                      peer_of(cl)->name);
+            unsigned held = 0;
+            if (ward_log_limit_pass(&ipc->denied_log, uv_now(ipc->env.loop), 10000, &held))
+                WARD_INFO("refused a restart answer from local user %s: not at the active "
+                          "session (%u more refusals in the last 10 s)",
+                          peer_of(cl)->name, held);
             answer_err(cl, sc->id, "denied", msg);
         }
     }
@@ -562,7 +566,11 @@ static void on_frame(void *ctx, struct plat_ipc_conn *c, int rc, const char *buf
         return;
     }
     if ((rq.verb->who == WHO_ADMIN && !p->admin)) {
-        WARD_INFO("refused \"%s\" from local user %s: root only", rq.verb->name, p->name);
+        unsigned held = 0;
+        if (ward_log_limit_pass(&ipc->denied_log, uv_now(ipc->env.loop), 10000, &held))
+            WARD_INFO("refused \"%s\" from local user %s: root only (%u more refusals in the "
+                      "last 10 s)",
+                      rq.verb->name, p->name, held);
         answer_err(cl, rq.id, "denied", "only root may use this verb");
     } else {
         rq.verb->run(cl, &rq);

@@ -27,6 +27,20 @@ const char *ward_log_level_name(int level)
     return level_names[level];
 }
 
+int ward_log_limit_pass(struct ward_log_limit *l, uint64_t now_ms, uint64_t every_ms,
+                        unsigned *suppressed)
+{
+    if (l->logged && now_ms - l->last_ms < every_ms) {
+        l->held++;
+        return 0;
+    }
+    *suppressed = l->held;
+    l->held = 0;
+    l->logged = 1;
+    l->last_ms = now_ms;
+    return 1;
+}
+
 int ward_log_level_parse(const char *s, int *level)
 {
     for (int i = 0; i <= WARD_LOG_TRACE; i++) {

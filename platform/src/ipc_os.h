@@ -9,6 +9,7 @@
 #define PLATFORM_SRC_IPC_OS_H
 
 #include "platform/ipc.h"
+#include "ward/log.h"
 
 struct plat_ipc_conn {
     uv_pipe_t pipe;
@@ -37,7 +38,8 @@ struct plat_ipc_server {
     unsigned pending; /* handles still to close before close_cb */
     void (*close_cb)(void *ctx);
     void *close_ctx;
-    void *os; /* the OS layer's listener */
+    void *os;                          /* the OS layer's listener */
+    struct ward_log_limit refused_log; /* a flood must not flood the log too */
 };
 
 /* Common layer, for the OS layer: a connection whose pipe is uv_pipe_init'ed (ipc = 0) on

@@ -8,6 +8,8 @@
 #ifndef WARD_LOG_H
 #define WARD_LOG_H
 
+#include <stdint.h>
+
 #include <stddef.h>
 
 #include "ward/config.h"
@@ -45,6 +47,17 @@ int ward_log_level_parse(const char *s, int *level);
 const char *ward_log_level_name(int level);
 /* Parses "stderr", "syslog", "journal", "eventlog", "file". */
 int ward_log_sink_parse(const char *s, enum ward_log_sink *sink);
+
+/* A line that anyone on the machine can cause (a refused local client) is logged at most
+ * once per `every_ms`: ward_log_limit_pass(l, now_ms, every_ms) answers 1 when this one may
+ * be logged, with *suppressed set to how many were held back since the last one (to say
+ * so in it), else 0 and counts it. Zero-initialise; now_ms is any monotonic clock. */
+struct ward_log_limit {
+    uint64_t last_ms;
+    unsigned held, logged;
+};
+int ward_log_limit_pass(struct ward_log_limit *l, uint64_t now_ms, uint64_t every_ms,
+                        unsigned *suppressed);
 
 /* Test hook: every formatted line also goes to cb (NULL to remove). */
 typedef void (*ward_log_hook_fn)(int level, const char *tag, int err, const char *msg, void *ctx);

@@ -171,7 +171,11 @@ void ipc_conn_start(struct plat_ipc_conn *c)
         return;
     }
     if (s->n_conns > s->o.max_conns) {
-        WARD_WARN("ipc: refusing a client: %u clients connected already", s->o.max_conns);
+        unsigned held = 0;
+        if (ward_log_limit_pass(&s->refused_log, uv_now(s->loop), 10000, &held))
+            WARD_WARN("ipc: refusing a client: %u clients connected already (%u more refused "
+                      "in the last 10 s)",
+                      s->o.max_conns, held);
         conn_close_now(c);
         return;
     }

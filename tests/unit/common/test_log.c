@@ -150,3 +150,18 @@ WT_TEST(redact_proxy_url)
     WT_EQ_INT(strlen(out), 15);
     WT_ASSERT(strstr(out, "s3cr") == NULL);
 }
+
+WT_TEST(log_limit_once_per_interval)
+{
+    struct ward_log_limit l;
+    unsigned held = 99;
+    memset(&l, 0, sizeof(l));
+    WT_EQ_INT(ward_log_limit_pass(&l, 1000, 10000, &held), 1);
+    WT_EQ_INT(held, 0);
+    WT_EQ_INT(ward_log_limit_pass(&l, 1001, 10000, &held), 0);
+    WT_EQ_INT(ward_log_limit_pass(&l, 10999, 10000, &held), 0);
+    WT_EQ_INT(ward_log_limit_pass(&l, 11000, 10000, &held), 1);
+    WT_EQ_INT(held, 2);
+    WT_EQ_INT(ward_log_limit_pass(&l, 30000, 10000, &held), 1);
+    WT_EQ_INT(held, 0);
+}
