@@ -228,6 +228,16 @@ def case_malformed(tmp):
         ans = recv_frame(c)
         check(ans["error"]["code"] == "unknown_field", ans)
         c.close()
+        # clients that leave before their answer: writing it must not kill the daemon
+        # (SIGPIPE), however often
+        req = json.dumps({"verb": "status"}).encode()
+        for _ in range(20):
+            c = raw_client(a.sock)
+            c.sendall(struct.pack(">I", len(req)) + req)
+            c.close()
+        time.sleep(0.5)
+        check(a.proc.p.poll() is None, "a client that left killed the daemon (%s)"
+              % a.proc.p.returncode)
         check(one(a.sock, {"verb": "status"})["ok"], "the daemon stopped answering")
         after = a.sql(ident)
         check(before == after, (before, after))

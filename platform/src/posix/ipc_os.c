@@ -21,6 +21,7 @@
 
 #include "../errmap.h"
 #include "../ipc_os.h"
+#include "../proc_os.h"
 #include "ward/alloc.h"
 #include "ward/error.h"
 #include "ward/log.h"
@@ -167,6 +168,10 @@ int ipc_os_listen(struct plat_ipc_server *s, char *why, size_t whylen)
     char *dir, *slash;
     int rc, r;
 
+    /* A client that leaves before its answer is written must not kill the daemon with
+     * SIGPIPE (libuv reports UV_EPIPE then): the same default disposition change as for
+     * children's stdin. */
+    plat_proc_os_init();
     if (fill_sun(s->path, &sa) != 0) {
         snprintf(why, whylen, "socket path \"%s\" must be under %zu bytes", s->path,
                  sizeof(sa.sun_path));
